@@ -1,0 +1,36 @@
+# Runtime shared by every partseg config: registries, environment, logging, checkpoints,
+# visualisation. Schedules live in _base_/schedules/, data in _base_/datasets/.
+default_scope = 'partseg'
+
+env_cfg = dict(
+    cudnn_benchmark=False,
+    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+    dist_cfg=dict(backend='nccl'),
+)
+
+log_processor = dict(by_epoch=False)
+log_level = 'INFO'
+
+vis_backends = [dict(type='LocalVisBackend')]
+visualizer = dict(type='PartVisualizer', vis_backends=vis_backends, name='visualizer')
+
+default_hooks = dict(
+    timer=dict(type='IterTimerHook'),
+    logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
+    param_scheduler=dict(type='ParamSchedulerHook'),
+    # local_atomic: each checkpoint is written to a temporary file and renamed
+    # (partseg.engine.checkpoint.AtomicLocalBackend), so a killed run never leaves a torn file.
+    checkpoint=dict(
+        type='CheckpointHook',
+        by_epoch=False,
+        interval=1000,
+        max_keep_ckpts=3,
+        save_last=True,
+        backend_args=dict(backend='local_atomic')),
+    sampler_seed=dict(type='DistSamplerSeedHook'),
+    visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
+)
+
+load_from = None
+resume = False
+randomness = dict(seed=0, deterministic=False)

@@ -1,0 +1,129 @@
+"""CelebA faces with the MAFL landmark splits, in-the-wild and aligned protocols."""
+import os.path as osp
+from typing import Callable, List, Optional, Sequence, Union
+
+import numpy as np
+from mmengine.dataset import BaseDataset
+
+from partseg.registry import DATASETS
+from .utils import (check_choice, check_files_exist, check_regression_split, interocular_norm,
+                    parse_table, read_name_list, require_dir)
+
+LAYOUT = ('DATA_ROOT/{Img/img_celeba/ (wild), Img/img_align_celeba/ (aligned), '
+          'Anno/list_landmarks_celeba.txt, Anno/list_landmarks_align_celeba.txt, '
+          'Anno/list_bbox_celeba.txt, Eval/list_eval_partition.txt, MAFL/training.txt, '
+          'MAFL/testing.txt, splits/celeba_<protocol>_<split>.txt}')
+PROTOCOLS = ('wild', 'aligned')
+SPLITS = ('train', 'mafl_train', 'mafl_test')
+IMAGE_DIRS = {'wild': 'Img/img_celeba', 'aligned': 'Img/img_align_celeba'}
+LANDMARK_FILES = {
+    'wild': 'Anno/list_landmarks_celeba.txt',
+    'aligned': 'Anno/list_landmarks_align_celeba.txt'
+}
+BBOX_FILE = 'Anno/list_bbox_celeba.txt'
+PREP_COMMAND = 'python tools/dataset_converters/celeba.py'
+
+
+def split_list_path(data_root: str, protocol: str, split: str) -> str:
+    """Where ``tools/dataset_converters/celeba.py`` writes the list of one protocol split."""
+    return osp.join(data_root, 'splits', f'celeba_{protocol}_{split}.txt')
+
+
+@DATASETS.register_module()
+class CelebADataset(BaseDataset):
+    """CelebA (Liu et al. 2015) with MAFL landmark splits (Zhang et al. 2016).
+
+    Protocols (He et al. 2022 Sec. 4.1; Liu et al. 2021 Sec. 4.2):
+
+    - ``'wild'``: the unaligned ``Img/img_celeba`` images whose face box covers at least 30 % of
+      the image; ``split='train'`` (unsupervised training: CelebA training partition without the
+      MAFL test images, 45,609 after filtering), ``'mafl_train'`` (regression fit, 5,379) and
+      ``'mafl_test'`` (283). The whole image is used (GANSeg resizes it, no crop).
+    - ``'aligned'``: ``Img/img_align_celeba`` with the same three splits unfiltered (about
+      160k / 19,000 / 1,000).
+
+    The split lists come from ``tools/dataset_converters/celeba.py DATA_ROOT`` (it prints their
+    counts and checksums). Each entry holds ``img_path``, ``gt_landmarks`` (5, 2) pixel (x, y) in
+    the order left eye, right eye, nose, left mouth corner, right mouth corner,
+    ``gt_landmarks_visible`` (all True), ``landmark_norm`` (inter-ocular distance twice, in
+    pixels of the original image) and, for the wild images, the face ``bbox`` (x1, y1, x2, y2).
+
+    Args:
+        data_root: CelebA root (layout in :data:`LAYOUT`).
+        protocol: ``'wild'`` or ``'aligned'``.
+        split: ``'train'``, ``'mafl_train'`` or ``'mafl_test'``.
+        regression_split: tag every sample ``'train'`` or ``'test'`` for landmark regression;
+            None leaves it untagged.
+        check_files: check every listed image exists at initialisation.
+    """
+
+    METAINFO = dict(
+        dataset_name='CelebA',
+        landmark_names=('left_eye', 'right_eye', 'nose', 'left_mouth', 'right_mouth'),
+        eye_indices=(0, 1))
+
+    def __init__(self,
+                 data_root: str,
+                 protocol: str = 'wild',
+                 split: str = 'train',
+                 regression_split: Optional[str] = None,
+                 check_files: bool = True,
+                 pipeline: Sequence[Union[dict, Callable]] = (),
+                 test_mode: bool = False,
+                 lazy_init: bool = False,
+                 indices: Optional[Union[int, Sequence[int]]] = None,
+                 serialize_data: bool = True,
+                 max_refetch: int = 1000) -> None:
+        self.protocol = check_choice(protocol, PROTOCOLS, 'protocol')
+        self.split = check_choice(split, SPLITS, 'split')
+        self.regression_split = check_regression_split(regression_split)
+        self.check_files = check_files
+        super().__init__(
+            data_root=osp.abspath(data_root),
+            data_prefix=dict(),
+            pipeline=list(pipeline),
+            test_mode=test_mode,
+            lazy_init=lazy_init,
+            indices=indices,
+            serialize_data=serialize_data,
+            max_refetch=max_refetch)
+
+    def load_data_list(self) -> List[dict]:
+        root = self.data_root
+        list_file = split_list_path(root, self.protocol, self.split)
+        names = read_name_list(
+            list_file, LAYOUT,
+            hint=f'run `{PREP_COMMAND} {root}` to write the split lists (expected layout: '
+            f'{LAYOUT})')
+        img_dir = require_dir(osp.join(root, IMAGE_DIRS[self.protocol]), LAYOUT)
+        landmark_file = osp.join(root, LANDMARK_FILES[self.protocol])
+        # CelebA annotation files: a count line, a header line, then one row per image.
+        landmarks = parse_table(landmark_file, LAYOUT, 10, skip_header=2, keys=names)
+        boxes = (
+            parse_table(osp.join(root, BBOX_FILE), LAYOUT, 4, skip_header=2, keys=names)
+            if self.protocol == 'wild' else {})
+        img_paths = [osp.join(img_dir, name) for name in names]
+        if self.check_files:
+            check_files_exist(img_paths, list_file)
+
+        eyes = self.METAINFO['eye_indices']
+        data_list = []
+        for name, img_path in zip(names, img_paths):
+            if name not in landmarks:
+                raise KeyError(f'{name} (listed in {list_file}) has no row in {landmark_file}')
+            points = landmarks[name].reshape(5, 2).astype(np.float32)  # (x, y) per landmark
+            info = dict(
+                img_path=img_path,
+                gt_landmarks=points,
+                gt_landmarks_visible=np.ones(5, dtype=bool),
+                landmark_norm=interocular_norm(points, eyes))
+            if self.protocol == 'wild':
+                if name not in boxes:
+                    raise KeyError(f'{name} (listed in {list_file}) has no row in '
+                                   f'{osp.join(root, BBOX_FILE)}')
+                x, y, w, h = boxes[name]
+                info['bbox'] = np.array([x, y, x + w, y + h], dtype=np.float32)
+            if self.regression_split is not None:
+                info['regression_split'] = self.regression_split
+            data_list.append(info)
+        return data_list

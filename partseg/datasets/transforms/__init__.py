@@ -1,0 +1,5 @@
+
+from .load_part_image import LoadPartImage
+from .pack_part_inputs import PackPartInputs
+from .random_flip_parts import RandomFlipParts
+from .resize_parts import ResizeParts

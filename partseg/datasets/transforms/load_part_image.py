@@ -1,0 +1,101 @@
+"""Load an image as RGB uint8 with one-line errors that name the file."""
+import os.path as osp
+import struct
+import warnings
+from typing import Optional
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from partseg.registry import TRANSFORMS
+
+
+def _to_rgb_uint8(img: Image.Image, path: str, high_depth: bool) -> np.ndarray:
+    """Convert any PIL mode to an (H, W, 3) uint8 RGB array, warning when it is not 8-bit RGB.
+
+    ``high_depth``: the file stores 16 bits per channel (Pillow already decoded RGB to 8 bits).
+    """
+    mode = img.mode
+    if mode == 'RGB':
+        if high_depth:
+            warnings.warn(f'{path}: converted a 16-bit RGB image to RGB uint8', stacklevel=3)
+        return np.asarray(img, dtype=np.uint8).copy()
+    if mode == 'P':  # palette: keep transparency if the palette has some
+        img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
+    elif mode.startswith('I') or mode == 'F':  # 16-bit / 32-bit integer or float greyscale
+        arr = np.asarray(img).astype(np.float64)
+        peak = 1.0 if mode == 'F' and arr.max(initial=0) <= 1.0 else (
+            65535.0 if arr.max(initial=0) > 255 else 255.0)
+        grey = np.clip(np.round(arr / peak * 255.0), 0, 255).astype(np.uint8)
+        img = Image.fromarray(grey)
+    if img.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'):  # composite over white
+        rgba = img.convert('RGBA')
+        white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba)
+    rgb = np.asarray(img.convert('RGB'), dtype=np.uint8).copy()
+    warnings.warn(f'{path}: converted a {mode} image to RGB uint8', stacklevel=3)
+    return rgb
+
+
+@TRANSFORMS.register_module()
+class LoadPartImage(BaseTransform):
+    """Read ``img_path`` into ``img`` (H, W, 3) uint8 RGB, or pass an in-memory ``img`` through.
+
+    Greyscale, alpha (composited over white), palette, CMYK and 16-bit images are converted to RGB
+    uint8 with a warning naming the file. Missing files raise ``FileNotFoundError``; unreadable,
+    truncated or empty files and images smaller than ``min_size`` on either side raise a one-line
+    ``ValueError`` naming the file. Sets ``ori_shape`` and ``img_shape`` (H, W).
+
+    Args:
+        min_size: smallest accepted height and width in pixels.
+        apply_exif_orientation: rotate photos as their EXIF orientation tag says.
+    """
+
+    def __init__(self, min_size: int = 16, apply_exif_orientation: bool = True) -> None:
+        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
+            raise ValueError(f'min_size must be a positive integer, got {min_size!r}')
+        self.min_size = min_size
+        self.apply_exif_orientation = apply_exif_orientation
+
+    def _read(self, path: str) -> np.ndarray:
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'image file not found: {path}')
+        try:
+            with Image.open(path) as img:
+                high_depth = any(';16' in str(tile[3]) for tile in (img.tile or []))
+                img.load()
+                if self.apply_exif_orientation:
+                    img = ImageOps.exif_transpose(img)
+                return _to_rgb_uint8(img, path, high_depth)
+        except UnidentifiedImageError:
+            reason = 'empty file' if osp.getsize(path) == 0 else 'not a readable image'
+            raise ValueError(f'cannot read image {path}: {reason}') from None
+        except (OSError, SyntaxError, ValueError, EOFError, IndexError, struct.error,
+                Image.DecompressionBombError) as err:
+            message = str(err).splitlines()[0] if str(err) else type(err).__name__
+            raise ValueError(f'cannot read image {path}: {message}') from None
+
+    def transform(self, results: dict) -> dict:
+        img: Optional[np.ndarray] = results.get('img')
+        name = results.get('img_path', 'results["img"]')
+        if img is None:
+            if 'img_path' not in results:
+                raise KeyError("LoadPartImage needs 'img_path' or 'img' in the results")
+            img = self._read(str(results['img_path']))
+        elif not (isinstance(img, np.ndarray) and img.dtype == np.uint8 and img.ndim == 3
+                  and img.shape[2] == 3):
+            desc = f'{img.dtype} {img.shape}' if isinstance(img, np.ndarray) else type(img).__name__
+            raise ValueError(f"'img' of {name} must be an (H, W, 3) uint8 RGB array, got {desc}")
+        h, w = img.shape[:2]
+        if min(h, w) < self.min_size:
+            raise ValueError(f'image {name} is {w}x{h} pixels (W x H), smaller than '
+                             f'min_size={self.min_size}')
+        results['img'] = img
+        results['ori_shape'] = (h, w)
+        results['img_shape'] = (h, w)
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(min_size={self.min_size}, '
+                f'apply_exif_orientation={self.apply_exif_orientation})')

@@ -1,0 +1,3 @@
+from .part_visualization_hook import PartVisualizationHook
+
+__all__ = ['PartVisualizationHook']

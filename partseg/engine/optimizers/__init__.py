@@ -1,0 +1,3 @@
+from .multiple_optim_wrapper_constructor import MultipleOptimWrapperConstructor
+
+__all__ = ['MultipleOptimWrapperConstructor']

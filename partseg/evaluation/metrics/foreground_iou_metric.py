@@ -1,0 +1,78 @@
+"""Foreground IoU of the predicted part segmentation, He et al. 2022 Sec. 4.1 (CUB, Flowers, Taichi)."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from mmengine.evaluator import BaseMetric
+
+from partseg.evaluation.functional import centred_ellipse_mask, mask_iou
+from partseg.registry import METRICS
+from .sample_fields import get_field, get_pixel_data
+
+
+@METRICS.register_module()
+class ForegroundIoUMetric(BaseMetric):
+    """Foreground IoU, He et al. 2022 Sec. 4.1: fg = argmax != background, mean per-image IoU.
+
+    The predicted foreground is ``pred_sem_seg != 0``; each image's IoU with the bool
+    ``gt_fg_mask`` is averaged over images (``fg_iou``, a fraction). An image whose predicted and
+    GT foregrounds are both empty has an empty union and scores 1.0 (a perfect match). A
+    prediction at another resolution than the GT mask (mmseg's ``EncoderDecoder`` resizes to
+    ``ori_shape``) is resized to the mask by nearest neighbour.
+
+    With ``report_baselines=True`` two fixed predictions are scored the same way:
+    ``fg_iou_all_foreground_baseline`` (every pixel foreground) and
+    ``fg_iou_centred_ellipse_baseline`` (a centred ellipse with semi-axes ``ellipse_axes`` as
+    fractions of (W, H)). ``process`` keeps three floats per image.
+    """
+
+    default_prefix: Optional[str] = 'parts'
+
+    def __init__(self,
+                 ellipse_axes: Tuple[float, float] = (0.35, 0.35),
+                 report_baselines: bool = True,
+                 collect_device: str = 'cpu',
+                 prefix: Optional[str] = None,
+                 collect_dir: Optional[str] = None) -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix, collect_dir=collect_dir)
+        axes = tuple(float(a) for a in ellipse_axes)
+        if len(axes) != 2 or min(axes) <= 0:
+            raise ValueError(f'ForegroundIoUMetric: ellipse_axes must be 2 positive fractions '
+                             f'of (W, H), got {ellipse_axes!r}')
+        self.ellipse_axes = axes
+        self.report_baselines = report_baselines
+
+    def process(self, data_batch, data_samples: Sequence[dict]) -> None:
+        """Reduce each sample to its IoU (and the baselines' IoUs)."""
+        name = type(self).__name__
+        for sample in data_samples:
+            gt = get_pixel_data(sample, 'gt_fg_mask', name)
+            if gt.dtype != torch.bool:
+                raise TypeError(f"{name}: 'gt_fg_mask' must be a bool mask, got {gt.dtype} "
+                                '(threshold it in the dataset)')
+            pred = get_pixel_data(sample, 'pred_sem_seg', name)
+            if gt.dim() != 3 or pred.dim() != 3 or gt.shape[0] != 1 or pred.shape[0] != 1:
+                raise ValueError(f"{name}: 'pred_sem_seg' and 'gt_fg_mask' must be (1, H, W), "
+                                 f'got {tuple(pred.shape)} and {tuple(gt.shape)}')
+            gt = gt.to(pred.device)[0]  # (1, H, W) -> (H, W)
+            if pred.shape[-2:] != gt.shape:
+                pred = F.interpolate(pred[None].float(), size=gt.shape, mode='nearest')[0]
+            result = dict(iou=mask_iou(pred[0] != 0, gt).item())
+            if self.report_baselines:
+                h, w = gt.shape
+                ellipse = centred_ellipse_mask(h, w, self.ellipse_axes, device=gt.device)
+                result['all_foreground_iou'] = mask_iou(torch.ones_like(gt), gt).item()
+                result['centred_ellipse_iou'] = mask_iou(ellipse, gt).item()
+            self.results.append(result)
+
+    def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        if not results:
+            raise ValueError(f'{type(self).__name__}: no samples were processed')
+        metrics = dict(fg_iou=float(np.mean([r['iou'] for r in results])))
+        if self.report_baselines:
+            metrics['fg_iou_all_foreground_baseline'] = float(
+                np.mean([r['all_foreground_iou'] for r in results]))
+            metrics['fg_iou_centred_ellipse_baseline'] = float(
+                np.mean([r['centred_ellipse_iou'] for r in results]))
+        return metrics

@@ -1,0 +1,3 @@
+from .appearance_transfer_bottleneck import AppearanceTransferBottleneck
+
+__all__ = ['AppearanceTransferBottleneck']

@@ -1,0 +1,3 @@
+from .dispart_decoder import DisPartDecoder
+
+__all__ = ['DisPartDecoder']

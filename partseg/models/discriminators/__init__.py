@@ -1,0 +1,3 @@
+from .residual_discriminator import GANSegDiscriminator
+
+__all__ = ['GANSegDiscriminator']

@@ -1,0 +1,229 @@
+"""Perceptual reconstruction loss on VGG-19 features."""
+import os
+import warnings
+from typing import Dict, List, Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torchvision.models.vgg import cfgs as vgg_cfgs
+from torchvision.models.vgg import make_layers
+
+from partseg.registry import MODELS
+
+_IMAGENET_MEAN = (0.485, 0.456, 0.406)
+_IMAGENET_STD = (0.229, 0.224, 0.225)
+_EPS = 1e-6
+
+
+def _vgg19_layer_ends() -> Dict[str, int]:
+    """Map ``'input'`` and every ``'convB_I'`` of VGG-19 to the end index of its slice of
+    ``torchvision.models.vgg19().features``: the feature is the output of the ReLU after the conv
+    (as in the official DisPart code), ``features[:end](x)``."""
+    ends = {'input': 0}
+    index, block, conv = 0, 1, 0
+    for item in vgg_cfgs['E']:
+        if item == 'M':
+            index += 1  # max-pool
+            block, conv = block + 1, 0
+        else:
+            conv += 1
+            index += 2  # conv + ReLU
+            ends[f'conv{block}_{conv}'] = index
+    return ends
+
+
+VGG19_LAYER_ENDS = _vgg19_layer_ends()
+
+
+@MODELS.register_module()
+class PerceptualLoss(nn.Module):
+    """Perceptual reconstruction loss P, Liu et al. 2021 Eq. (5) with appendix A.2.
+
+    ``P(x, x_hat) = (1/N) sum_i w_i * mean((phi_i(x) - phi_i(x_hat))^2)`` over the N requested
+    layers ``phi_i`` of a frozen ImageNet VGG-19 (torchvision's ``vgg19`` architecture, features
+    only; ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised image).
+    The division by N follows the official code; it also multiplies the weighted sum by the
+    unweighted layer-loss sum, which is not reproduced here.
+
+    Args:
+        loss_weight: lambda_rec of Eq. (12).
+        layers: VGG-19 layers compared (A.2: input, conv1_2, ..., conv5_2). VGG layers past the
+            deepest requested one are not built.
+        pretrained: local path or http(s) URL of a torchvision VGG-19 ``state_dict`` (keys
+            ``features.*``; other keys are ignored). ``None`` keeps a random VGG (with a warning):
+            the loss then compares untrained features.
+        weight_update_interval: with ``'running_mean'``, the number of training calls averaged
+            before the layer weights are refreshed (A.2: 100).
+        layer_weighting: ``'running_mean'``: every ``weight_update_interval`` training calls each
+            weight becomes the reciprocal of its layer's mean loss over those calls (A.2);
+            ``'fixed'``: ``layer_weights`` stay as given.
+        layer_weights: initial (``'running_mean'``) or constant (``'fixed'``) weights, one per
+            layer; ``None`` = all ones. The official configs start from
+            ``[1/0.25, 1/0.26, 1/1.4, 1/3.19, 1/2.54, 1/0.3]``.
+        mask_reduction: with a mask, ``'mask_sum'`` divides the masked squared error by the mask
+            sum (times channels), so an all-ones mask equals no mask; ``'mean'`` divides by the
+            element count as the official code does.
+
+    The running-mean state (``layer_weights``, ``loss_accumulator``, ``num_accumulated``) lives in
+    buffers, so checkpoints resume it exactly. It only advances in training mode.
+    """
+
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 layers: Sequence[str] = ('input', 'conv1_2', 'conv2_2', 'conv3_2', 'conv4_2',
+                                          'conv5_2'),
+                 pretrained: Optional[str] = None,
+                 weight_update_interval: int = 100,
+                 layer_weighting: str = 'running_mean',
+                 layer_weights: Optional[Sequence[float]] = None,
+                 mask_reduction: str = 'mask_sum') -> None:
+        super().__init__()
+        layers = tuple(layers)
+        if not layers:
+            raise ValueError('PerceptualLoss: layers must name at least one VGG-19 layer')
+        unknown = [name for name in layers if name not in VGG19_LAYER_ENDS]
+        if unknown:
+            raise ValueError(f'PerceptualLoss: unknown VGG-19 layer {unknown[0]!r}; choose from '
+                             f'{", ".join(VGG19_LAYER_ENDS)}')
+        if len(set(layers)) != len(layers):
+            raise ValueError(f'PerceptualLoss: layers repeat a name: {layers}')
+        if layer_weighting not in ('running_mean', 'fixed'):
+            raise ValueError(f"PerceptualLoss: layer_weighting must be 'running_mean' or 'fixed', "
+                             f'got {layer_weighting!r}')
+        if mask_reduction not in ('mask_sum', 'mean'):
+            raise ValueError(f"PerceptualLoss: mask_reduction must be 'mask_sum' or 'mean', "
+                             f'got {mask_reduction!r}')
+        if int(weight_update_interval) != weight_update_interval or weight_update_interval < 1:
+            raise ValueError(f'PerceptualLoss: weight_update_interval must be a positive integer, '
+                             f'got {weight_update_interval!r}')
+        if layer_weights is None:
+            layer_weights = [1.0] * len(layers)
+        if len(layer_weights) != len(layers):
+            raise ValueError(f'PerceptualLoss: layer_weights has {len(layer_weights)} values for '
+                             f'{len(layers)} layers')
+        self.loss_weight = loss_weight
+        self.layers = layers
+        self.pretrained = pretrained
+        self.weight_update_interval = int(weight_update_interval)
+        self.layer_weighting = layer_weighting
+        self.mask_reduction = mask_reduction
+        self._ends = [VGG19_LAYER_ENDS[name] for name in layers]
+
+        self.vgg = self._build_vgg(max(self._ends))
+        self.vgg.requires_grad_(False)
+        self.vgg.eval()
+        if pretrained is None:
+            warnings.warn('PerceptualLoss: pretrained=None, the VGG-19 is randomly initialised and '
+                          'the loss compares untrained features')
+        else:
+            self._load_pretrained()
+
+        self.register_buffer(
+            'mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('std', torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer('layer_weights', torch.tensor(layer_weights, dtype=torch.float32))
+        self.register_buffer('loss_accumulator', torch.zeros(len(layers)))
+        self.register_buffer('num_accumulated', torch.zeros((), dtype=torch.long))
+
+    @staticmethod
+    def _build_vgg(end: int) -> nn.Sequential:
+        """torchvision's VGG-19 ``features[:end]`` with torchvision's random initialisation."""
+        features = make_layers(vgg_cfgs['E'])[:end]
+        for module in features.modules():
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
+                nn.init.zeros_(module.bias)
+        return features
+
+    def _load_pretrained(self) -> None:
+        path = self.pretrained
+        if path.startswith(('http://', 'https://')):
+            state = torch.hub.load_state_dict_from_url(path, map_location='cpu', weights_only=True)
+        else:
+            if not os.path.isfile(path):
+                raise FileNotFoundError(f'PerceptualLoss: pretrained VGG-19 file not found: {path}')
+            state = torch.load(path, map_location='cpu', weights_only=True)
+        if not isinstance(state, dict):
+            raise TypeError(f'PerceptualLoss: {path} does not hold a state_dict')
+        own = self.vgg.state_dict()
+        subset = {}
+        for key, value in own.items():
+            source = f'features.{key}'
+            if source not in state:
+                raise KeyError(f'PerceptualLoss: {path} lacks {source!r} of a torchvision vgg19 '
+                               f'state_dict')
+            if state[source].shape != value.shape:
+                raise ValueError(f'PerceptualLoss: {path} has {source!r} of shape '
+                                 f'{tuple(state[source].shape)}, expected {tuple(value.shape)}')
+            subset[key] = state[source]
+        self.vgg.load_state_dict(subset)
+
+    def init_weights(self) -> None:
+        """Reload the pretrained VGG, so an ``init_cfg`` of a parent module cannot overwrite it."""
+        if self.pretrained is not None:
+            self._load_pretrained()
+
+    def train(self, mode: bool = True) -> 'PerceptualLoss':
+        """Set training mode (which drives the running mean); the VGG always stays in eval."""
+        super().train(mode)
+        self.vgg.eval()
+        return self
+
+    def _features(self, images: Tensor) -> List[Tensor]:
+        """VGG features of ``images`` (B, 3, H, W) in [0, 1] at each requested layer."""
+        x = (images - self.mean) / self.std
+        by_end = {0: x}
+        wanted = set(self._ends)
+        for index, layer in enumerate(self.vgg):
+            x = layer(x)
+            if index + 1 in wanted:
+                by_end[index + 1] = x
+        return [by_end[end] for end in self._ends]
+
+    def _layer_distance(self, pred_feat: Tensor, target_feat: Tensor,
+                        mask: Optional[Tensor]) -> Tensor:
+        squared = (pred_feat - target_feat).pow(2)  # (B, C_l, H_l, W_l)
+        if mask is None:
+            return squared.mean()
+        mask = F.adaptive_avg_pool2d(mask, squared.shape[-2:])  # (B, 1, H, W) -> (B, 1, H_l, W_l)
+        masked = (squared * mask).sum()
+        if self.mask_reduction == 'mean':
+            return masked / squared.numel()
+        return masked / (mask.sum() * squared.shape[1]).clamp(min=_EPS)
+
+    @staticmethod
+    def _check_inputs(pred: Tensor, target: Tensor, mask: Optional[Tensor]) -> None:
+        if pred.dim() != 4 or pred.shape[1] != 3 or pred.shape != target.shape:
+            raise ValueError(f'PerceptualLoss: pred and target must both be (B, 3, H, W), got '
+                             f'{tuple(pred.shape)} and {tuple(target.shape)}')
+        b, _, h, w = pred.shape
+        if mask is not None and tuple(mask.shape) != (b, 1, h, w):
+            raise ValueError(f'PerceptualLoss: mask must be {(b, 1, h, w)}, got '
+                             f'{tuple(mask.shape)}')
+
+    def forward(self, pred: Tensor, target: Tensor, mask: Optional[Tensor] = None) -> Tensor:
+        """Weighted perceptual distance between ``pred`` and ``target``, (B, 3, H, W) RGB in [0, 1]
+        (``pred`` may leave the range); ``mask`` (B, 1, H, W) in [0, 1] weights pixels."""
+        self._check_inputs(pred, target, mask)
+        pred_feats = self._features(pred)
+        with torch.no_grad():
+            target_feats = self._features(target)
+        distances = torch.stack([
+            self._layer_distance(p, t, mask) for p, t in zip(pred_feats, target_feats)
+        ])  # (N,)
+        weights = self.layer_weights.to(distances.dtype)
+        loss = (weights * distances).sum() / len(self.layers)
+        if self.training and self.layer_weighting == 'running_mean':
+            self._update_weights(distances.detach())
+        return self.loss_weight * loss
+
+    @torch.no_grad()
+    def _update_weights(self, distances: Tensor) -> None:
+        self.loss_accumulator += distances.to(self.loss_accumulator.dtype)
+        self.num_accumulated += 1
+        if int(self.num_accumulated) >= self.weight_update_interval:
+            mean = self.loss_accumulator / self.num_accumulated
+            self.layer_weights.copy_(1.0 / (mean + _EPS))
+            self.loss_accumulator.zero_()
+            self.num_accumulated.zero_()

@@ -1,0 +1,223 @@
+"""DisPart, Liu et al. 2021: unsupervised part segmentation by disentangling appearance and shape."""
+from typing import Dict, List, Optional, Tuple, Union
+
+import torch
+import torch.nn as nn
+from mmengine.model import initialize
+from torch import Tensor
+
+from partseg.models.backbones.truncated_resnet import gaussian_init_cfg
+from partseg.models.data_preprocessors.tps_pair_preprocessor import (TPS_MASK_KEY,
+                                                                     TPSPairPreprocessor)
+from partseg.registry import MODELS
+from partseg.structures import PartDataSample
+from .base_part_segmentor import BasePartSegmentor
+
+# Minimum side of the part maps, in cells; the image must be at least this times the stride.
+MIN_MAP_SIZE = 4
+
+
+@MODELS.register_module()
+class DisPart(BasePartSegmentor):
+    """DisPart, Liu et al. 2021 Eq. (1)-(12): encoders E_s, E_a, squeeze/expand bottleneck, decoder D.
+
+    Training (``loss``) takes the TPS pairs of :class:`TPSPairPreprocessor`, (B, 2, 3, H, W), and
+    computes, for both views at once (stacked as a 2B batch, BN statistics shared):
+    ``S(i) = softmax(part_head(E_s(x(i))))`` and ``A(i) = E_a(x(i))`` (Eq. 1), ``F(i) = squeeze(S(i),
+    A(i))`` (Eq. 2), ``x_hat(1) = D(coords (+) expand(F(2), S(1)))`` and ``x_hat(2) = D(coords (+)
+    expand(F(1), S(2)))`` (Eq. 3-4, appendix A.3), and the losses of Eq. (12):
+
+    - ``loss_rec``: ``P(x(1), x_hat(1)) + P(x(2), x_hat(2))`` (Eq. 5) on images mapped back to
+      [0, 1] with the preprocessor's mean/std; masked by the TPS validity masks when
+      ``masked_reconstruction`` (the official code masks, the paper does not say).
+    - ``loss_cls``: ArcFace (Eq. 6) on ``F(1)`` and ``F(2)`` without the background row (the paper);
+      ``classify_background=True`` keeps it (the official code, then ``num_classes = K + 1``).
+    - ``loss_fg`` / ``loss_bg``: concentration losses (Eq. 7-11) on ``S(1)`` and ``S(2)``.
+
+    Each loss returns a mean over its batch; the two directions are summed as in Eq. (5), i.e. each
+    loss is evaluated once on the stacked 2B batch and multiplied by 2. The loss weights (lambda of
+    Eq. 12) are the losses' ``loss_weight``.
+
+    Args:
+        num_parts: K, the number of foreground parts (channel 0 of the part maps is background).
+        shape_encoder: config of E_s (e.g. ``TruncatedResNet`` depth 18); must expose
+            ``out_channels`` and ``output_stride``.
+        appearance_encoder: config of E_a (e.g. ``TruncatedResNet`` depth 34), same attributes;
+            its ``out_channels`` is L and its output stride must equal the shape encoder's.
+        bottleneck: config of the squeeze/expand block (``AppearanceTransferBottleneck``).
+        decoder: config of D (``DisPartDecoder``); ``in_channels`` must be L + 2 and its
+            ``upsample_factor`` must equal the encoders' output stride.
+        reconstruction_loss: ``forward(pred, target, mask=None)`` on (N, 3, H, W) images in [0, 1].
+        classification_loss: ``forward(features)`` on (N, K, L) part features (``ArcFaceLoss``).
+        foreground_loss, background_loss: ``forward(part_maps)`` on (N, K+1, h, w) softmax maps.
+        data_preprocessor: a :class:`TPSPairPreprocessor` or its config (default: its defaults).
+        coordinate_channels: config of the layer that appends the two coordinate channels
+            (``CoordinateChannels``, appendix A.3).
+        masked_reconstruction: pass the TPS validity masks to the reconstruction loss.
+        classify_background: also classify the background feature row with the ArcFace loss.
+        init_std: std of the Gaussian init of every conv weight of the encoders, the part head and
+            the decoder (Sec. 4.1: 0.01; BN weight 1, bias 0); the losses keep their own init.
+            ``None`` keeps each component's own initialisation.
+        init_cfg: mmengine init config applied by ``init_weights``.
+    """
+
+    def __init__(self,
+                 num_parts: int,
+                 shape_encoder: dict,
+                 appearance_encoder: dict,
+                 bottleneck: dict,
+                 decoder: dict,
+                 reconstruction_loss: dict,
+                 classification_loss: dict,
+                 foreground_loss: dict,
+                 background_loss: dict,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 coordinate_channels: dict = dict(type='CoordinateChannels'),
+                 masked_reconstruction: bool = False,
+                 classify_background: bool = False,
+                 init_std: Optional[float] = 0.01,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(type='TPSPairPreprocessor')
+        if isinstance(data_preprocessor, dict):
+            data_preprocessor = MODELS.build(data_preprocessor)
+        if not isinstance(data_preprocessor, TPSPairPreprocessor):
+            raise TypeError(f'data_preprocessor must be a TPSPairPreprocessor (DisPart trains on '
+                            f'its TPS pairs), got {type(data_preprocessor).__name__}')
+        super().__init__(num_parts, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        self.masked_reconstruction = bool(masked_reconstruction)
+        self.classify_background = bool(classify_background)
+
+        self.shape_encoder = MODELS.build(shape_encoder)
+        self.appearance_encoder = MODELS.build(appearance_encoder)
+        shape_channels, shape_stride = self._encoder_attrs(self.shape_encoder, 'shape_encoder')
+        appearance_channels, stride = self._encoder_attrs(self.appearance_encoder,
+                                                          'appearance_encoder')
+        if shape_stride != stride:
+            raise ValueError(f'shape_encoder output stride {shape_stride} != appearance_encoder '
+                             f'output stride {stride}: their maps must have the same size (check '
+                             f'shape_encoder.strides / appearance_encoder.strides / stem_pool)')
+        self.output_stride = stride
+        self.part_head = nn.Conv2d(shape_channels, num_parts + 1, 1)  # E_s's extra 1x1 conv
+        self.bottleneck = MODELS.build(bottleneck)
+        self.coordinate_channels = MODELS.build(coordinate_channels)
+        self.decoder = MODELS.build(decoder)
+        expected = appearance_channels + self.coordinate_channels.num_channels
+        if getattr(self.decoder, 'in_channels', expected) != expected:
+            raise ValueError(f'decoder.in_channels must be L + 2 = {expected} (L = '
+                             f'appearance_encoder.out_channels = {appearance_channels}), got '
+                             f'{self.decoder.in_channels}')
+        factor = getattr(self.decoder, 'upsample_factor', stride)
+        if factor != stride:
+            raise ValueError(f'decoder upsamples x{factor} (decoder.upsample_blocks) but the '
+                             f'encoders downsample x{stride} (shape_encoder.strides, '
+                             f'appearance_encoder.strides, stem_pool): the reconstruction would '
+                             f'not have the image size')
+
+        self.reconstruction_loss = MODELS.build(reconstruction_loss)
+        self.classification_loss = MODELS.build(classification_loss)
+        self.foreground_loss = MODELS.build(foreground_loss)
+        self.background_loss = MODELS.build(background_loss)
+        num_classes = num_parts + 1 if self.classify_background else num_parts
+        for key, value in (('num_classes', num_classes), ('in_channels', appearance_channels)):
+            found = getattr(self.classification_loss, key, value)
+            if found != value:
+                raise ValueError(f'classification_loss.{key} must be {value} (num_parts='
+                                 f'{num_parts}, classify_background={self.classify_background}, '
+                                 f'L={appearance_channels}), got {found}')
+
+        if init_std is not None:
+            for net in (self.shape_encoder, self.appearance_encoder, self.part_head, self.decoder):
+                initialize(net, gaussian_init_cfg(init_std))
+
+    @staticmethod
+    def _encoder_attrs(encoder: nn.Module, key: str) -> Tuple[int, int]:
+        if not (hasattr(encoder, 'out_channels') and hasattr(encoder, 'output_stride')):
+            raise TypeError(f'{key} ({type(encoder).__name__}) must expose out_channels and '
+                            f'output_stride, as TruncatedResNet does')
+        return encoder.out_channels, encoder.output_stride
+
+    def _check_images(self, images: Tensor, key: str = 'inputs') -> None:
+        h, w = images.shape[-2:]
+        stride, min_size = self.output_stride, MIN_MAP_SIZE * self.output_stride
+        if h % stride or w % stride or h < min_size or w < min_size:
+            raise ValueError(f'{key}: image size {h}x{w} not supported: DisPart needs height and '
+                             f'width divisible by its output stride {stride} and at least '
+                             f'{min_size} px')
+
+    def _part_logits(self, images: Tensor) -> Tensor:
+        return self.part_head(self.shape_encoder(images))  # (N, 3, H, W) -> (N, K+1, h, w)
+
+    def part_logits(self, inputs: Tensor) -> Tensor:
+        """(B, 3, H, W) normalised images -> (B, K+1, H/s, W/s) part logits, s = output stride."""
+        if inputs.dim() != 4:
+            raise ValueError(f'inputs must be (B, 3, H, W) images, got {tuple(inputs.shape)}')
+        self._check_images(inputs)
+        return self._part_logits(inputs)
+
+    def encode(self, images: Tensor) -> Tuple[Tensor, Tensor]:
+        """Eq. (1)-(2): (N, 3, H, W) -> part maps S (N, K+1, h, w), part features F (N, K+1, L)."""
+        part_maps = self._part_logits(images).softmax(dim=1)  # S: (N, K+1, h, w)
+        appearance = self.appearance_encoder(images)  # A: (N, L, h, w)
+        if appearance.shape[-2:] != part_maps.shape[-2:]:
+            raise ValueError(f'appearance_encoder maps {tuple(appearance.shape[-2:])} != '
+                             f'shape_encoder maps {tuple(part_maps.shape[-2:])}: the two encoders '
+                             f'must give maps of the same size')
+        return part_maps, self.bottleneck.squeeze(part_maps, appearance)
+
+    def render(self, part_features: Tensor, part_maps: Tensor, image_size: Tuple[int, int]) -> Tensor:
+        """Eq. (3)-(4): F (N, K+1, L) in the shape S (N, K+1, h, w) -> x_hat (N, 3, H, W)."""
+        rendered = self.bottleneck.expand(part_features, part_maps)  # (N, L, h, w)
+        images = self.decoder(self.coordinate_channels(rendered))  # (N, L+2, h, w) -> (N, 3, H, W)
+        if tuple(images.shape[-2:]) != tuple(image_size):
+            raise ValueError(f'decoder output {tuple(images.shape[-2:])} != image size '
+                             f'{tuple(image_size)}: decoder.upsample_blocks must upsample by the '
+                             f'encoders\' output stride {self.output_stride}')
+        return images
+
+    def loss(self, inputs: Tensor,
+             data_samples: Optional[List[PartDataSample]] = None) -> Dict[str, Tensor]:
+        """Eq. (12) terms on TPS pairs (B, 2, 3, H, W): ``loss_rec``, ``loss_cls``, ``loss_fg``, ``loss_bg``."""
+        views = TPSPairPreprocessor.num_views
+        if inputs.dim() != 5 or inputs.shape[1] != views:
+            raise ValueError(f'DisPart.loss expects inputs (B, 2, 3, H, W), the TPS pairs of '
+                             f'TPSPairPreprocessor in training mode, got {tuple(inputs.shape)}')
+        b, _, c, h, w = inputs.shape
+        self._check_images(inputs)
+        images = inputs.transpose(0, 1).reshape(views * b, c, h, w)  # view-major (2B, 3, H, W)
+        part_maps, features = self.encode(images)  # (2B, K+1, h, w), (2B, K+1, L)
+        # The other view's features: F(2) rendered in S(1), F(1) in S(2).
+        swapped = features.view(views, b, *features.shape[1:]).flip(0).reshape(features.shape)
+        recon = self.render(swapped, part_maps, (h, w))  # (2B, 3, H, W)
+
+        mask = None
+        if self.masked_reconstruction:
+            if data_samples is None or not all(TPS_MASK_KEY in s for s in data_samples):
+                raise KeyError(f'masked_reconstruction=True needs the data samples\' '
+                               f'{TPS_MASK_KEY!r} field set by TPSPairPreprocessor')
+            masks = torch.stack([s.get(TPS_MASK_KEY).data for s in data_samples])  # (B, 2, H, W)
+            mask = masks.to(images).transpose(0, 1).reshape(views * b, 1, h, w)
+
+        to_unit = self.data_preprocessor.to_unit_range
+        cls_features = features if self.classify_background else features[:, 1:]
+        return dict(
+            loss_rec=views * self.reconstruction_loss(to_unit(recon), to_unit(images), mask=mask),
+            loss_cls=views * self.classification_loss(cls_features),
+            loss_fg=views * self.foreground_loss(part_maps),
+            loss_bg=views * self.background_loss(part_maps))
+
+    def swap_appearance(self, appearance_images: Tensor, shape_images: Tensor) -> Tensor:
+        """Liu et al. 2021 Fig. 5: appearance of ``appearance_images[i]`` in the shape of ``shape_images[i]``.
+
+        Both (B, 3, H, W) normalised images of the same size; returns (B, 3, H, W) RGB in [0, 1].
+        Run it in eval mode (BN running statistics) and under ``torch.no_grad()`` for display.
+        """
+        if appearance_images.dim() != 4 or appearance_images.shape != shape_images.shape:
+            raise ValueError(f'appearance_images {tuple(appearance_images.shape)} and '
+                             f'shape_images {tuple(shape_images.shape)} must be (B, 3, H, W) of '
+                             f'the same shape')
+        self._check_images(appearance_images, 'appearance_images')
+        b = appearance_images.shape[0]
+        part_maps, features = self.encode(torch.cat((appearance_images, shape_images)))
+        recon = self.render(features[:b], part_maps[b:], appearance_images.shape[-2:])
+        return self.data_preprocessor.to_unit_range(recon).clamp(0, 1)

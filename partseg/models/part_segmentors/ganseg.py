@@ -1,0 +1,283 @@
+"""GANSeg stage 1: the hierarchical part GAN, He et al. 2022 Sec. 3.4, Eq. (13)-(19)."""
+import math
+from typing import Dict, List, Optional, Sequence, Union
+
+import torch
+import torch.nn.functional as F
+from mmengine.logging import MessageHub
+from mmengine.model import BaseModel, ExponentialMovingAverage, is_model_wrapper
+from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.structures import PixelData
+from torch import Tensor, nn
+
+from partseg.registry import MODELS
+from partseg.structures import PartDataSample
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The module inside a (separate-)DDP wrapper, or the module itself."""
+    return module.module if is_model_wrapper(module) else module
+
+
+def sample_seeded_noise(generator: nn.Module, seeds: Sequence[int],
+                        device: Union[str, torch.device]) -> Dict[str, Tensor]:
+    """Generator noise for a batch where sample ``i`` depends only on ``seeds[i]``.
+
+    Each sample's noise is drawn on the CPU from its own seed (the global RNG state is restored
+    afterwards), so a sample is the same whatever batch it is drawn in and on whatever device.
+    """
+    generator = unwrap(generator)
+    parts = []
+    with torch.random.fork_rng(devices=[]):
+        for seed in seeds:
+            torch.manual_seed(int(seed))
+            parts.append(generator.sample_noise(1, torch.device('cpu')))
+    return {key: torch.cat([p[key] for p in parts]).to(device) for key in parts[0]}
+
+
+@MODELS.register_module()
+class GANSeg(BaseModel):
+    """GANSeg's stage 1, He et al. 2022 Eq. (18)-(19): alternating D and G updates.
+
+    Every ``train_step`` does one discriminator step,
+    ``L(D) = L_GAN(D) + λ_gp L_gp(D)`` (Eq. 14, 15, 18), then one generator step,
+    ``L(G) = L_GAN(G) + λ_con L_con(G) + λ_area L_area(G)`` (Eq. 13, 16, 17, 19), each with its own
+    optimizer wrapper (``optim_wrapper['discriminator']`` / ``['generator']``, built by
+    ``MultipleOptimWrapperConstructor``). The penalties may be lazy: the gradient penalty is added
+    on every ``gp_interval``-th D step (paper 1, official code 16) and the concentration and area
+    losses on every ``con_area_interval``-th G step (paper 1, official 2). The step counters are
+    buffers (``num_d_steps``, ``num_g_steps``), so checkpoints resume the schedule exactly.
+
+    A non-finite loss term (or, with ``check_finite_grads``, gradient) raises
+    :class:`FloatingPointError` naming the iteration and the term *before* the optimizer step, so
+    no NaN reaches the weights and the last checkpoint on disk stays the last good one.
+
+    ``predict`` / ``val_step`` / ``test_step`` generate one sample per input (the inputs only set
+    the batch size); :meth:`generate` gives seeded samples as the generator's output dict.
+
+    Args:
+        generator (dict): generator config; its module has ``sample_noise(batch_size, device)``,
+            ``num_parts`` and ``mask_grid(device, dtype)`` and returns ``image``, ``masks``,
+            ``points``, ``part_locations``, ``part_scales``, ``heatmaps``.
+        discriminator (dict): discriminator config; ``D(images) -> (B, 1)`` logits.
+        gan_loss (dict): Eq. (13)-(14).
+        gp_loss (dict): Eq. (15); ``center=0`` R1 (paper), ``center=1`` official.
+        con_loss (dict): Eq. (16).
+        area_loss (dict): Eq. (17).
+        gp_interval (int): add the gradient penalty on D steps 0, n, 2n, ...
+        con_area_interval (int): add the concentration and area losses on G steps 0, n, 2n, ...
+        ema_momentum (float, optional): keep an EMA copy of the generator
+            (``ema = (1 - m) ema + m G`` after each G step) used for sampling; None = off.
+        check_finite_grads (bool): also check the gradient norm before each step (skipped under
+            AMP, whose loss scaler handles overflow itself).
+        data_preprocessor (dict, optional): normalises uint8 images to [-1, 1]
+            (``ImgDataPreprocessor`` with mean = std = 127.5, the default here).
+        init_cfg (dict, optional): MMEngine init config.
+    """
+
+    def __init__(self,
+                 generator: dict,
+                 discriminator: dict,
+                 gan_loss: dict = dict(type='GANLoss'),
+                 gp_loss: dict = dict(type='GradientPenaltyLoss', loss_weight=10.0, center=0.0),
+                 con_loss: dict = dict(type='GeometricConcentrationLoss', loss_weight=10.0),
+                 area_loss: dict = dict(type='AreaLoss', loss_weight=1.0),
+                 gp_interval: int = 1,
+                 con_area_interval: int = 1,
+                 ema_momentum: Optional[float] = None,
+                 check_finite_grads: bool = True,
+                 data_preprocessor: Optional[dict] = None,
+                 init_cfg: Optional[dict] = None) -> None:
+        if data_preprocessor is None:
+            data_preprocessor = dict(
+                type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)
+        super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
+        for key, value in (('gp_interval', gp_interval), ('con_area_interval', con_area_interval)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'{key} must be a positive integer, got {value!r}')
+        self.generator = MODELS.build(generator)
+        self.discriminator = MODELS.build(discriminator)
+        self.gan_loss = MODELS.build(gan_loss)
+        self.gp_loss = MODELS.build(gp_loss)
+        self.con_loss = MODELS.build(con_loss)
+        self.area_loss = MODELS.build(area_loss)
+        self.gp_interval = gp_interval
+        self.con_area_interval = con_area_interval
+        self.check_finite_grads = check_finite_grads
+        self.generator_ema = None
+        if ema_momentum is not None:
+            self.generator_ema = ExponentialMovingAverage(self.generator, momentum=ema_momentum)
+        # Schedule counters and K live in the state dict: resume is exact, and stage 2 can check
+        # K against its config without rebuilding the generator.
+        self.register_buffer('num_d_steps', torch.zeros((), dtype=torch.long))
+        self.register_buffer('num_g_steps', torch.zeros((), dtype=torch.long))
+        self.register_buffer('part_count', torch.tensor(self.num_parts, dtype=torch.long))
+
+    @property
+    def num_parts(self) -> int:
+        """K, the number of foreground parts of the generator."""
+        return unwrap(self.generator).num_parts
+
+    @property
+    def sampling_generator(self) -> nn.Module:
+        """The generator used for samples: the EMA copy when there is one."""
+        if self.generator_ema is not None:
+            return self.generator_ema.module
+        return unwrap(self.generator)
+
+    # ------------------------------------------------------------------ training
+    def train_step(self, data: Union[dict, tuple, list],
+                   optim_wrapper: OptimWrapperDict) -> Dict[str, Tensor]:
+        """One D step then one G step on a batch of real images (mmagic's GAN pattern)."""
+        for key in ('generator', 'discriminator'):
+            if key not in optim_wrapper:
+                raise KeyError(f"GANSeg needs optim_wrapper['{key}'] (use "
+                               'MultipleOptimWrapperConstructor with generator= and '
+                               'discriminator= entries)')
+        data = self.data_preprocessor(data, True)
+        real = data['inputs']  # (B, 3, H, W) in [-1, 1]
+        d_wrapper, g_wrapper = optim_wrapper['discriminator'], optim_wrapper['generator']
+        log_vars = {}
+        with d_wrapper.optim_context(self.discriminator):
+            log_vars.update(self.train_discriminator(real, d_wrapper))
+        with g_wrapper.optim_context(self.generator):
+            log_vars.update(self.train_generator(real.shape[0], real.device, g_wrapper))
+        return log_vars
+
+    def train_discriminator(self, real: Tensor, optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Eq. (18): ``L_GAN(D)`` (Eq. 14) + ``λ_gp L_gp`` (Eq. 15) on every gp_interval-th step."""
+        batch_size = real.shape[0]
+        generator = unwrap(self.generator)
+        with torch.no_grad():
+            fake = self.generator(generator.sample_noise(batch_size, real.device))['image']
+        apply_gp = int(self.num_d_steps) % self.gp_interval == 0
+        real = real.detach().requires_grad_(apply_gp)
+        # One D forward on real and fake together (D has no batch statistics).
+        logits = self.discriminator(torch.cat([real, fake.detach()]))  # (2B, 1)
+        real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+        losses = {
+            'loss_d': self.gan_loss(fake_logits, False) + self.gan_loss(real_logits, True)
+        }
+        if apply_gp:
+            losses['loss_gp'] = self.gp_loss(real, real_logits)
+        log_vars = self._step(losses, optim_wrapper, 'discriminator')
+        self.num_d_steps += 1
+        log_vars['d_real_acc'] = (real_logits.detach() > 0).float().mean()
+        log_vars['d_fake_acc'] = (fake_logits.detach() < 0).float().mean()
+        return log_vars
+
+    def train_generator(self, batch_size: int, device: torch.device,
+                        optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
+        """Eq. (19): ``L_GAN(G)`` (Eq. 13) + ``λ_con L_con`` + ``λ_area L_area`` (Eq. 16, 17)."""
+        generator = unwrap(self.generator)
+        out = self.generator(generator.sample_noise(batch_size, device))
+        losses = {'loss_g': self.gan_loss(self.discriminator(out['image']), True)}
+        part_masks = out['masks'][:, 1:]  # (B, K+1, h, w) -> (B, K, h, w): background dropped
+        if int(self.num_g_steps) % self.con_area_interval == 0:
+            grid = generator.mask_grid(part_masks.device, part_masks.dtype)  # (h, w, 2)
+            losses['loss_con'] = self.con_loss(part_masks, out['part_locations'], grid)
+            losses['loss_area'] = self.area_loss(part_masks, out['heatmaps'], out['points'])
+        log_vars = self._step(losses, optim_wrapper, 'generator')
+        self.num_g_steps += 1
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(generator)
+        # Collapse signal: the mean fraction of the image each part covers.
+        area = part_masks.detach().mean((0, 2, 3))  # (K,)
+        log_vars.update({f'area_part{k + 1}': area[k] for k in range(area.shape[0])})
+        return log_vars
+
+    def _step(self, losses: Dict[str, Tensor], optim_wrapper: OptimWrapper,
+              name: str) -> Dict[str, Tensor]:
+        """Check every term, back-propagate the sum, check the gradients, step the optimizer."""
+        terms = list(losses)
+        values = torch.stack([losses[key].detach().float() for key in terms])
+        if not bool(torch.isfinite(values).all()):
+            bad = [f'{key}={values[i].item()}' for i, key in enumerate(terms)
+                   if not math.isfinite(values[i].item())]
+            raise FloatingPointError(
+                f'GANSeg: non-finite {name} loss at iteration {self._iteration()}: '
+                f'{", ".join(bad)}; the {name} was not updated, so the last checkpoint is the '
+                'last good one (lower the learning rate or check the data)')
+        total = sum(losses.values())
+        optim_wrapper.backward(optim_wrapper.scale_loss(total))
+        if optim_wrapper.should_update():
+            if self.check_finite_grads and not isinstance(optim_wrapper, AmpOptimWrapper):
+                grads = [p.grad for group in optim_wrapper.param_groups
+                         for p in group['params'] if p.grad is not None]
+                norm = torch.nn.utils.get_total_norm(grads) if grads else values.new_zeros(())
+                if not bool(torch.isfinite(norm)):
+                    raise FloatingPointError(
+                        f'GANSeg: non-finite {name} gradient (norm {norm.item()}) at iteration '
+                        f'{self._iteration()} from {" + ".join(terms)}; the {name} was not '
+                        'updated, so the last checkpoint is the last good one')
+            optim_wrapper.step()
+            optim_wrapper.zero_grad()
+        return {key: values[i] for i, key in enumerate(terms)}
+
+    def _iteration(self) -> int:
+        """The runner's iteration (MessageHub ``iter``), else the number of D steps so far."""
+        return MessageHub.get_current_instance().get_info('iter', int(self.num_d_steps))
+
+    # ------------------------------------------------------------------ sampling
+    @torch.no_grad()
+    def generate(self, num_samples: Optional[int] = None, seeds: Optional[Sequence[int]] = None,
+                 device: Optional[torch.device] = None) -> Dict[str, Tensor]:
+        """Generator outputs for ``num_samples`` random samples or one sample per seed.
+
+        Runs the sampling generator (EMA if any) in eval mode and restores its mode.
+        """
+        generator = self.sampling_generator
+        if device is None:
+            device = self.part_count.device
+        if seeds is not None:
+            noise = sample_seeded_noise(generator, seeds, device)
+        elif num_samples is not None:
+            noise = generator.sample_noise(num_samples, device)
+        else:
+            raise ValueError('generate needs num_samples or seeds')
+        was_training = generator.training
+        generator.eval()
+        try:
+            return generator(noise)
+        finally:
+            generator.train(was_training)
+
+    def forward(self, inputs: Tensor, data_samples: Optional[List[PartDataSample]] = None,
+                mode: str = 'tensor'):
+        """``'predict'``: generated samples as data samples; ``'tensor'``: generated images.
+
+        One sample per input image (inputs only give the batch size and device). GANSeg trains
+        through :meth:`train_step`; ``mode='loss'`` is refused.
+        """
+        if mode == 'loss':
+            raise ValueError("GANSeg trains through train_step (alternating D/G updates); "
+                             "forward(mode='loss') is not available")
+        if mode not in ('predict', 'tensor'):
+            raise ValueError(f"mode must be 'predict' or 'tensor', got {mode!r}")
+        out = self.generate(num_samples=inputs.shape[0], device=inputs.device)
+        if mode == 'tensor':
+            return out['image']
+        return self.to_data_samples(out)
+
+    @staticmethod
+    def to_data_samples(out: Dict[str, Tensor]) -> List[PartDataSample]:
+        """Generated samples as :class:`PartDataSample` s.
+
+        Fields: ``gen_img`` (PixelData (3, H, W) in [-1, 1]), ``seg_logits`` (log of the masks
+        upsampled to the image, (K+1, H, W)), ``pred_sem_seg``, ``gen_points`` (K, n, 2) and
+        ``gen_part_locations`` (K, 2) in [-1, 1] (x, y).
+        """
+        images = out['image']
+        h, w = images.shape[-2:]
+        masks = F.interpolate(out['masks'], size=(h, w), mode='bilinear', align_corners=False)
+        logits = masks.clamp(min=1e-8).log()  # (B, K+1, H, W)
+        samples = []
+        for i in range(images.shape[0]):
+            sample = PartDataSample(metainfo=dict(img_shape=(h, w), ori_shape=(h, w)))
+            sample.gen_img = PixelData(data=images[i])
+            sample.seg_logits = PixelData(data=logits[i])
+            sample.pred_sem_seg = PixelData(data=logits[i].argmax(0, keepdim=True))
+            sample.gen_points = out['points'][i]
+            sample.gen_part_locations = out['part_locations'][i]
+            samples.append(sample)
+        return samples

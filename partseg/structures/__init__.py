@@ -1,0 +1,3 @@
+from .part_data_sample import PartDataSample
+
+__all__ = ['PartDataSample']

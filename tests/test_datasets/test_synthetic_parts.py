@@ -1,0 +1,146 @@
+"""SyntheticPartsDataset: determinism, GT consistency, validation and the packing pipeline."""
+import numpy as np
+import pytest
+import torch
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import DefaultScope
+
+from partseg.datasets import SyntheticPartsDataset
+from partseg.datasets.synthetic_parts import landmark_names, part_names
+from partseg.datasets.transforms import LoadPartImage, PackPartInputs, ResizeParts
+from partseg.registry import DATASETS
+from partseg.structures import PartDataSample
+
+
+@pytest.fixture
+def partseg_scope():
+    """Build configs under default_scope='partseg'; leave no DefaultScope behind."""
+    DefaultScope._instance_dict.clear()
+    DefaultScope.get_instance('test_synthetic_parts', scope_name='partseg')
+    yield
+    DefaultScope._instance_dict.clear()
+
+
+def _ds(**kwargs):
+    args = dict(num_samples=12, num_parts=4, image_size=32, occlusion_prob=0.3)
+    args.update(kwargs)
+    return SyntheticPartsDataset(**args)
+
+
+def test_entry_keys_types_and_shapes():
+    info = _ds(image_size=(32, 40), regression_split='test').get_data_info(3)
+    assert info['img'].shape == (32, 40, 3) and info['img'].dtype == np.uint8
+    assert info['gt_seg_map'].shape == (32, 40) and info['gt_seg_map'].dtype == np.uint8
+    assert info['gt_fg_mask'].dtype == bool
+    # N = K part centres + 2 eyes + tail tip
+    assert info['gt_landmarks'].shape == (7, 2) and info['gt_landmarks'].dtype == np.float32
+    assert info['gt_landmarks_visible'].shape == (7, ) and info['gt_landmarks_visible'].dtype == bool
+    assert info['landmark_norm'].shape == (2, ) and info['landmark_norm'].dtype == np.float32
+    assert info['sample_idx'] == 3 and info['regression_split'] == 'test'
+    assert 'regression_split' not in _ds().get_data_info(0)
+
+
+def test_deterministic_and_distinct():
+    a, b = _ds().get_data_info(5), _ds().get_data_info(5)
+    for key in ('img', 'gt_seg_map', 'gt_landmarks', 'gt_landmarks_visible', 'landmark_norm'):
+        np.testing.assert_array_equal(a[key], b[key])
+    assert not np.array_equal(a['img'], _ds().get_data_info(6)['img'])
+    assert not np.array_equal(a['img'], _ds(seed=1).get_data_info(5)['img'])
+    # the splits are different instance streams
+    imgs = {split: _ds(split=split).get_data_info(5)['img'] for split in ('train', 'val', 'test')}
+    assert not np.array_equal(imgs['train'], imgs['val'])
+    assert not np.array_equal(imgs['val'], imgs['test'])
+
+
+def test_cache_returns_copies():
+    ds = _ds(cache=True)
+    first = ds.get_data_info(2)
+    first['img'][:] = 0  # mutating a returned sample must not touch the cache
+    again = ds.get_data_info(2)
+    np.testing.assert_array_equal(again['img'], _ds().get_data_info(2)['img'])
+
+
+def test_masks_landmarks_and_part_coverage():
+    ds = _ds(num_samples=20)
+    present = np.zeros(4)
+    for i in range(len(ds)):
+        info = ds.get_data_info(i)
+        seg, fg = info['gt_seg_map'], info['gt_fg_mask']
+        np.testing.assert_array_equal(seg > 0, fg)
+        assert seg.max() <= 4 and fg.any()
+        pts, vis = info['gt_landmarks'], info['gt_landmarks_visible']
+        inside = (pts >= 0).all(1) & (pts[:, 0] <= 32) & (pts[:, 1] <= 32)
+        assert inside[vis].all()
+        # a visible part centre is the centroid of that part's pixels (pixel centres j + .5)
+        k = int(np.flatnonzero(vis[:4])[0]) + 1
+        rows, cols = np.nonzero(seg == k)
+        np.testing.assert_allclose(pts[k - 1], [cols.mean() + 0.5, rows.mean() + 0.5], atol=1e-4)
+        present += [(seg == k).any() for k in range(1, 5)]
+        w_box = np.ptp(np.nonzero(fg)[1]) + 1
+        assert info['landmark_norm'][0] >= w_box  # bbox of the un-occluded object
+    assert (present >= 0.8 * len(ds)).all()
+
+
+def test_colours_differ_from_background():
+    info = _ds(occlusion_prob=0.0).get_data_info(0)
+    img, fg = info['img'].astype(float), info['gt_fg_mask']
+    # objects are saturated, backgrounds muted: the mean channel spread differs clearly
+    spread = img.max(-1) - img.min(-1)
+    assert spread[fg].mean() > spread[~fg].mean() + 20
+
+
+def test_metainfo():
+    ds = _ds(num_parts=10)
+    meta = ds.metainfo
+    assert meta['classes'] == ('background', ) + tuple(f'part{k}' for k in range(1, 11))
+    assert len(meta['palette']) == 11 and meta['palette'][0] == (0, 0, 0)
+    assert meta['part_names'][:3] == ('body', 'head', 'tail') and meta['part_names'][9] == 'spike1'
+    assert len(meta['landmark_names']) == 13 == len(meta['landmark_flip_indices'])
+    assert landmark_names(1) == ('body_centre', ) and part_names(2) == ('body', 'head')
+
+
+@pytest.mark.parametrize('num_parts', [1, 2, 3, 9, 12])
+def test_any_number_of_parts(num_parts):
+    info = _ds(num_parts=num_parts, num_samples=2).get_data_info(1)
+    assert info['gt_seg_map'].max() <= num_parts
+    assert len(info['gt_landmarks']) == len(landmark_names(num_parts))
+
+
+@pytest.mark.parametrize('kwargs, message', [
+    (dict(num_parts=0), r'num_parts must be a positive integer \(K >= 1\), got 0'),
+    (dict(num_parts=256), 'num_parts must be at most 255'),
+    (dict(image_size=8), 'at least 16 pixels'),
+    (dict(image_size=(32, 15)), 'at least 16 pixels'),
+    (dict(image_size='64'), 'image_size must be an int'),
+    (dict(split='valid'), 'split must be'),
+    (dict(regression_split='val'), 'regression_split must be'),
+    (dict(occlusion_prob=1.5), 'occlusion_prob'),
+    (dict(num_samples=0), 'num_samples'),
+    (dict(seed=-1), 'seed'),
+])
+def test_validation(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _ds(**kwargs)
+
+
+def test_pipeline_and_collate():
+    ds = _ds(pipeline=[LoadPartImage(), ResizeParts((48, 40)), PackPartInputs()])
+    out = ds[0]
+    assert out['inputs'].shape == (3, 40, 48) and out['inputs'].dtype == torch.uint8
+    sample = out['data_samples']
+    assert isinstance(sample, PartDataSample)
+    assert sample.gt_sem_seg.data.shape == (1, 40, 48) and sample.gt_sem_seg.data.dtype == torch.long
+    assert sample.gt_fg_mask.data.dtype == torch.bool
+    assert sample.gt_landmarks.shape == (7, 2) and sample.landmark_norm.shape == (2, )
+    assert sample.img_shape == (40, 48) and sample.ori_shape == (32, 32)
+    assert sample.scale_factor == (1.5, 1.25) and sample.sample_idx == 0
+    batch = pseudo_collate([ds[i] for i in range(4)])
+    assert len(batch['inputs']) == 4 and len(batch['data_samples']) == 4
+
+
+def test_build_from_config(partseg_scope):
+    ds = DATASETS.build(
+        dict(type='SyntheticPartsDataset', num_samples=3, image_size=32,
+             pipeline=[dict(type='LoadPartImage'), dict(type='RandomFlipParts', prob=1.0),
+                       dict(type='PackPartInputs')]))
+    assert ds[1]['data_samples'].flip is True

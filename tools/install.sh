@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Set up partseg in a virtual environment at .venv/ (idempotent; a second run takes seconds).
+#
+#   bash tools/install.sh            # runtime + test requirements
+#
+# Environment:
+#   PARTSEG_VENV          where the venv lives                  (default: <repo>/.venv)
+#   PARTSEG_WHEEL_CACHE   extra folder searched for an mmcv wheel (default: ../shared/wheels if present)
+#   PYTHON                interpreter used to create the venv    (default: python3)
+#
+# mmcv 2.1.0 ships only as an sdist on PyPI and does not compile against torch 2.14 as shipped
+# (its setup.py asks for C++14/17, torch 2.14's headers need C++20). When no cached wheel is found
+# this script downloads the sdist, switches it to -std=c++20, builds a wheel with its C++ ops into
+# <repo>/.cache/wheels/ (about 25 minutes on 2 cores) and installs it. Later runs reuse that wheel.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${PARTSEG_VENV:-$ROOT/.venv}"
+PY="${PYTHON:-python3}"
+LOCAL_WHEELS="$ROOT/.cache/wheels"
+MMCV_VERSION=2.1.0
+log() { printf '[install] %s\n' "$*"; }
+
+if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtual environment $VENV"
+    "$PY" -m venv "$VENV"
+fi
+VPY="$VENV/bin/python"
+pipq() { "$VPY" -m pip install --disable-pip-version-check -q "$@"; }
+
+# torch 2.14 requires setuptools >= 77.0.3; mmengine's Config imports pkg_resources, gone in >= 81.
+RUNTIME_SETUPTOOLS="setuptools>=77.0.3,<81"
+pipq wheel
+
+if ! "$VPY" -c "import torch, torchvision; assert torch.__version__.startswith('2.14.1')" 2>/dev/null; then
+    log "installing torch 2.14.1 + torchvision 0.29.1"
+    pipq torch==2.14.1 torchvision==0.29.1
+fi
+
+have_mmcv_ops() {
+    "$VPY" - <<'EOF' 2>/dev/null
+import mmcv, mmcv.ops  # noqa: F401
+assert mmcv.__version__ == '2.1.0'
+EOF
+}
+
+find_mmcv_wheel() {
+    local dirs=("$LOCAL_WHEELS")
+    if [ -n "${PARTSEG_WHEEL_CACHE:-}" ]; then dirs+=("$PARTSEG_WHEEL_CACHE"); fi
+    if [ -d "$ROOT/../shared/wheels" ]; then dirs+=("$ROOT/../shared/wheels"); fi
+    local d
+    for d in "${dirs[@]}"; do
+        ls "$d"/mmcv-${MMCV_VERSION}-cp311-*.whl 2>/dev/null | head -n 1 && return 0
+    done
+    return 0
+}
+
+build_mmcv_wheel() {
+    local work
+    work="$(mktemp -d)"
+    log "no cached mmcv ${MMCV_VERSION} wheel: building it from source (about 25 minutes on 2 cores)"
+    "$VPY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
+        "mmcv==${MMCV_VERSION}" -d "$work"
+    tar -xzf "$work"/mmcv-${MMCV_VERSION}.tar.gz -C "$work"
+    # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes older standards.
+    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
+        "$work/mmcv-${MMCV_VERSION}/setup.py"
+    # mmcv 2.1.0's setup.py needs setuptools < 70 while it builds; restored right after.
+    pipq ninja psutil
+    pipq --no-deps "setuptools<70"
+    mkdir -p "$LOCAL_WHEELS"
+    (cd "$work/mmcv-${MMCV_VERSION}" && MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" \
+        "$VPY" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
+        -w "$LOCAL_WHEELS" .)
+    pipq "$RUNTIME_SETUPTOOLS"
+    rm -rf "$work"
+}
+
+if ! have_mmcv_ops; then
+    wheel="$(find_mmcv_wheel)"
+    if [ -z "$wheel" ]; then
+        build_mmcv_wheel
+        wheel="$(find_mmcv_wheel)"
+    fi
+    log "installing $(basename "$wheel")"
+    pipq --no-deps "$wheel"
+    # mmcv's own requirements (addict, yapf, opencv, ...) come from PyPI.
+    pipq "mmcv==${MMCV_VERSION}" --find-links "$(dirname "$wheel")"
+    have_mmcv_ops || { echo "[install] error: mmcv ${MMCV_VERSION} installed but mmcv.ops does not import" >&2; exit 1; }
+fi
+
+pipq "$RUNTIME_SETUPTOOLS"
+log "installing partseg (editable) with test requirements"
+pipq -e "$ROOT[tests]"
+"$VPY" -c "import partseg, mmseg.models; print('[install] partseg', partseg.__version__, 'ready in', '$VENV')"
