@@ -12,7 +12,9 @@ log_processor = dict(by_epoch=False)
 log_level = 'INFO'
 
 vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='PartVisualizer', vis_backends=vis_backends, name='visualizer')
+# no fixed name: each Runner gets its own visualizer (named after its experiment), so a second
+# Runner in one process does not silently reuse the first one's save_dir
+visualizer = dict(type='PartVisualizer', vis_backends=vis_backends)
 
 default_hooks = dict(
     timer=dict(type='IterTimerHook'),

@@ -1,9 +1,8 @@
 # DisPart (Liu et al., "Unsupervised Part Segmentation through Disentangling Appearance and
 # Shape", CVPR 2021) with the paper's settings: Sec. 4.1, appendix A and Table 1 (CelebA row).
-# Datasets set `num_parts` through `model.num_parts` and
-# `model.classification_loss.num_classes` (both K, unless classify_background=True: K + 1).
-num_parts = 8  # K (Table 1: CelebA 4 or 8)
-appearance_channels = 256  # L = 4 * base_channels of the appearance encoder
+# Experiments set K through `model.num_parts` and `model.classification_loss.num_classes`
+# (both K, unless classify_background=True: K + 1); no top-level variables here, so this file can
+# be combined with any dataset base (MMEngine refuses keys defined by two bases).
 
 # Part-map resolution. The paper: layer3 stride 1, 32x32 maps from 128-px images (output stride
 # 4: stem conv stride 2 without max pool, then strides (1, 2, 1)); the decoder upsamples in its
@@ -14,7 +13,7 @@ appearance_channels = 256  # L = 4 * base_channels of the appearance encoder
 #                decoder=dict(upsample_blocks=(1, 3, 5)))
 model = dict(
     type='DisPart',
-    num_parts=num_parts,
+    num_parts=8,  # K (Table 1: CelebA 4 or 8)
     # Two TPS views of every training image, made on the device (appendix A.1). Images are
     # normalised to [-1, 1]; the decoder reconstructs in that space and the reconstruction loss
     # sees both sides mapped back to [0, 1].
@@ -45,7 +44,7 @@ model = dict(
     coordinate_channels=dict(type='CoordinateChannels', align_corners=False),
     decoder=dict(
         type='DisPartDecoder',
-        in_channels=appearance_channels + 2,
+        in_channels=256 + 2,  # L + 2 coordinate channels; L = 4 * base_channels of E_a
         channels=(256, 256, 128, 128, 64, 64, 32),  # official widths (h_channel = 32)
         out_channels=3,
         upsample_blocks=(1, 3)),  # zero-based: the 2nd and 4th blocks are 4x4 transposed convs
@@ -60,8 +59,8 @@ model = dict(
     # lambda_cls = 1.5; s = 20, m = 0.5 (Sec. 4.1; the official code uses s = 30).
     classification_loss=dict(
         type='ArcFaceLoss',
-        num_classes=num_parts,
-        in_channels=appearance_channels,
+        num_classes=8,
+        in_channels=256,  # L
         s=20.0,
         m=0.5,
         loss_weight=1.5),

@@ -8,4 +8,3 @@ optim_wrapper = dict(
     type='OptimWrapper', optimizer=dict(type='Adam', lr=3e-4, betas=(0.9, 0.999)))
 param_scheduler = []
 
-default_hooks = dict(checkpoint=dict(interval=2000))

@@ -10,4 +10,3 @@ optim_wrapper = dict(
     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=5e-4))
 param_scheduler = []
 
-default_hooks = dict(checkpoint=dict(interval=5000))

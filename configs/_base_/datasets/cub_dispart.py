@@ -1,0 +1,66 @@
+# CUB-1 / CUB-2 / CUB-3 of Liu et al. 2021 Sec. 4.3 (Table 4, following SCOPS): the images of one
+# of the first three CUB-200-2011 classes, cropped to the bird's bounding box and resized to
+# 128 x 128. Unsupervised training on the class's official training images; landmark regression
+# without bias from the part centres to the 15 annotated parts, fitted on the training images and
+# scored on the test images (visible parts only), with x and y errors normalised by the box width
+# and height, in %.
+# A CUB-2 / CUB-3 config overrides `category` AND every `categories=(...)` below (a base variable
+# is substituted when this file is read), e.g.
+#   train_dataloader = dict(dataset=dict(categories=(2, )))
+#   test_dataloader = dict(dataset=dict(datasets=[dict(categories=(2, )), dict(categories=(2, ))]))
+dataset_type = 'CUBDataset'
+data_root = 'data/CUB_200_2011'
+image_size = 128
+category = 1
+
+train_pipeline = [
+    dict(type='LoadPartImage'),
+    dict(type='CropToBBox'),
+    dict(type='ResizeParts', scale=(image_size, image_size)),
+    dict(type='PackPartInputs'),
+]
+test_pipeline = train_pipeline
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        protocol='official',
+        split='train',
+        categories=(category, ),
+        pipeline=train_pipeline))
+
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type='ConcatDataset',
+        datasets=[
+            dict(
+                type=dataset_type,
+                data_root=data_root,
+                protocol='official',
+                split='train',
+                categories=(category, ),
+                regression_split='train',
+                pipeline=test_pipeline),
+            dict(
+                type=dataset_type,
+                data_root=data_root,
+                protocol='official',
+                split='test',
+                categories=(category, ),
+                regression_split='test',
+                pipeline=test_pipeline),
+        ]))
+val_dataloader = test_dataloader
+
+# landmark_norm = box (w, h), scaled with the crop by ResizeParts
+test_evaluator = [dict(type='LandmarkRegressionMetric', fit='no_bias')]
+val_evaluator = test_evaluator

@@ -1,0 +1,62 @@
+# Oxford 102 Flowers foreground segmentation of He et al. 2022 Sec. 4.1 (Table 2), split of Chen
+# et al. 2019: train on setid.mat 'tstid' (6,149), validate on 'valid' (1,020), test on 'trnid'
+# (1,020); whole image resized to 128 x 128; foreground IoU against segmim/ resized bilinearly to
+# 128 px with fg = not (R == 0 or G == 0 or B == 254) (the order of the official GANSeg code).
+# (GANSeg's training loader also applies a RandomResizedCrop of scale 0.9-1.0, ratio 0.9-1.1,
+# which partseg has no transform for yet.)
+dataset_type = 'FlowersDataset'
+data_root = 'data/flowers'
+image_size = 128
+
+train_pipeline = [
+    dict(type='LoadPartImage'),
+    dict(type='ResizeParts', scale=(image_size, image_size)),
+    dict(type='RandomFlipParts', prob=0.5),
+    dict(type='PackPartInputs'),
+]
+test_pipeline = [
+    dict(type='LoadPartImage'),
+    dict(type='ResizeParts', scale=(image_size, image_size)),
+    dict(type='LoadFgMask', rule='flowers', rule_after_resize=True),
+    dict(type='PackPartInputs'),
+]
+
+train_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        protocol='ganseg',
+        split='train',
+        pipeline=train_pipeline))
+
+test_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        protocol='ganseg',
+        split='test',
+        with_masks=True,
+        pipeline=test_pipeline))
+val_dataloader = dict(
+    batch_size=32,
+    num_workers=4,
+    persistent_workers=True,
+    sampler=dict(type='DefaultSampler', shuffle=False),
+    dataset=dict(
+        type=dataset_type,
+        data_root=data_root,
+        protocol='ganseg',
+        split='val',
+        with_masks=True,
+        pipeline=test_pipeline))
+
+test_evaluator = [dict(type='ForegroundIoUMetric')]
+val_evaluator = test_evaluator

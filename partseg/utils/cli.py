@@ -1,0 +1,130 @@
+"""Shared plumbing of the command-line tools: one-line errors, config loading, weight loading.
+
+Every tool runs its ``main`` through :func:`run_tool`: a mistake of the user (a missing file, an
+unknown config key, a wrong K, a corrupt image, a checkpoint of another model) ends the process
+with exit status 1 and a single line ``partseg: error: <what and where>`` on stderr instead of a
+traceback. ``PARTSEG_DEBUG=1`` shows the full traceback.
+"""
+import os
+import os.path as osp
+import pickle
+import sys
+from typing import Callable, Dict, List, Optional, Sequence
+
+from mmengine.config import Config, DictAction
+
+__all__ = [
+    'UserError', 'run_tool', 'one_line', 'load_config', 'add_cfg_options_argument',
+    'check_state_dict_fits', 'DictAction'
+]
+
+# Exceptions that, raised while a tool runs, describe a problem with the user's input.
+_USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
+                KeyError, ValueError, TypeError, pickle.UnpicklingError, ImportError, OSError)
+
+
+class UserError(Exception):
+    """A problem with the user's input, reported as one line."""
+
+
+def one_line(error: BaseException) -> str:
+    """The message of ``error`` on one line (KeyError's quotes removed)."""
+    text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
+    text = ' '.join(str(text).split())
+    return text or type(error).__name__
+
+
+def run_tool(main: Callable[[], Optional[int]], argv: Optional[Sequence[str]] = None) -> None:
+    """Run ``main`` and exit; user errors become ``partseg: error: <msg>`` and exit status 1."""
+    try:
+        status = main() if argv is None else main(argv)
+    except KeyboardInterrupt:
+        print('partseg: interrupted', file=sys.stderr)
+        sys.exit(130)
+    except (UserError, ) + _USER_ERRORS as error:
+        if os.environ.get('PARTSEG_DEBUG'):
+            raise
+        print(f'partseg: error: {one_line(error)}', file=sys.stderr)
+        sys.exit(1)
+    sys.exit(status or 0)
+
+
+def add_cfg_options_argument(parser) -> None:
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config entries, key=value pairs such as train_cfg.max_iters=200 '
+        'model.num_parts=8 (lists: key="[a,b]")')
+
+
+def load_config(path: str, cfg_options: Optional[Dict] = None) -> Config:
+    """Read a config file, merge ``--cfg-options`` and check every overridden key exists.
+
+    An override may only replace an existing entry or add a key to a dict that already exists;
+    ``train_cfg.max_iter=10`` (a typo of ``max_iters``) is refused naming the key and the closest
+    existing one. Keys of component dicts (those with a ``type``) may be new: their constructors
+    check them when the component is built.
+    """
+    if not osp.isfile(path):
+        raise UserError(f'config file not found: {path}')
+    try:
+        cfg = Config.fromfile(path)
+    except (SyntaxError, NameError) as error:
+        raise UserError(f'cannot read config {path}: {one_line(error)}') from None
+    if cfg_options:
+        for key in cfg_options:
+            _check_override_key(cfg, key, path)
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _check_override_key(cfg: Config, key: str, path: str) -> None:
+    node, parts = cfg.to_dict(), key.split('.')
+    for depth, part in enumerate(parts):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+            continue
+        if not isinstance(node, dict):
+            raise UserError(f'--cfg-options {key}: {".".join(parts[:depth])} is not a dict in '
+                            f'{path}')
+        if part in node:
+            node = node[part]
+            continue
+        is_last = depth == len(parts) - 1
+        if is_last and 'type' in node:
+            return  # a new argument of a component: its constructor validates it
+        close = _closest(part, list(node.keys()))
+        hint = f' (did you mean {".".join(parts[:depth] + [close])}?)' if close else ''
+        raise UserError(f'--cfg-options {key}: unknown config key {".".join(parts[:depth + 1])} '
+                        f'in {path}{hint}')
+
+
+def _closest(word: str, candidates: List[str]) -> Optional[str]:
+    import difflib
+    found = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def check_state_dict_fits(model, state_dict: Dict, checkpoint: str) -> None:
+    """Refuse, in one line, a checkpoint whose weights do not fit ``model`` (other method or K)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    mismatched = [(k, tuple(state_dict[k].shape), tuple(v.shape)) for k, v in own.items()
+                  if k in state_dict and hasattr(state_dict[k], 'shape')
+                  and tuple(state_dict[k].shape) != tuple(v.shape)]
+    model_name = type(model).__name__
+    if missing and len(missing) == len(own):
+        raise UserError(f'checkpoint {checkpoint} holds no weights of {model_name} (first of its '
+                        f'{len(state_dict)} keys: {next(iter(state_dict), None)}): it is a '
+                        f'checkpoint of another model')
+    if mismatched:
+        key, theirs, ours = mismatched[0]
+        raise UserError(f'checkpoint {checkpoint} does not fit {model_name}: {key} is {theirs} '
+                        f'in the checkpoint but {ours} in the model ({len(mismatched)} such '
+                        f'tensors; was it trained with another num_parts K or architecture?)')
+    if missing or unexpected:
+        raise UserError(f'checkpoint {checkpoint} does not fit {model_name}: {len(missing)} '
+                        f'missing keys (e.g. {missing[:1]}), {len(unexpected)} unexpected keys '
+                        f'(e.g. {unexpected[:1]}); is it a checkpoint of another method?')
