@@ -25,7 +25,7 @@ def part_names(num_parts: int) -> Tuple[str, ...]:
 
 
 def landmark_names(num_parts: int) -> Tuple[str, ...]:
-    """Names of the N landmarks: K part centres, then the eyes (K >= 2) and the tail tip (K >= 3)."""
+    """Names of the N landmarks: K part centres, the eyes (K >= 2), the tail tip (K >= 3)."""
     names = tuple(f'{name}_centre' for name in part_names(num_parts))
     if num_parts >= 2:
         names += ('eye_front', 'eye_back')
@@ -257,7 +257,7 @@ class _Warp:
         return v + self._displacement(v) + self.obj_centre
 
     def to_pixels(self, obj: np.ndarray) -> np.ndarray:
-        """Object coordinates (M, 2) -> pixel coordinates (M, 2), fixed-point inverse of the warp."""
+        """Object coordinates (M, 2) -> pixel coordinates (M, 2), fixed-point inverse warp."""
         target = obj - self.obj_centre
         v = target.copy()
         for _ in range(20):  # contraction <= 0.75 per step
@@ -454,10 +454,10 @@ class SyntheticPartsDataset(BaseDataset):
     landmark visibility reflect it.
 
     Entries hold ``img`` (H, W, 3) uint8 RGB, ``gt_seg_map`` (H, W) uint8 (0 background, 1..K),
-    ``gt_fg_mask`` (H, W) bool, ``gt_landmarks`` (N, 2) float32 pixel (x, y), ``gt_landmarks_visible``
-    (N,) bool, ``landmark_norm`` = object bounding box (w, h) in pixels, ``sample_idx``,
-    ``instance_idx`` and, when given, ``regression_split``. The N landmarks (names in
-    ``metainfo['landmark_names']``) are the K centroids of the parts' visible pixels (the
+    ``gt_fg_mask`` (H, W) bool, ``gt_landmarks`` (N, 2) float32 pixel (x, y),
+    ``gt_landmarks_visible`` (N,) bool, ``landmark_norm`` = object bounding box (w, h) in pixels,
+    ``sample_idx``, ``instance_idx`` and, when given, ``regression_split``. The N landmarks (names
+    in ``metainfo['landmark_names']``) are the K centroids of the parts' visible pixels (the
     template centre, flagged invisible, when a part is hidden), then the front and back eye centres
     (K >= 2) and the tail tip (K >= 3); an extra point is invisible when occluded or off-image.
 
@@ -472,7 +472,10 @@ class SyntheticPartsDataset(BaseDataset):
         seed: non-negative base seed.
         regression_split: 'train', 'test' or None; tags every entry with it.
         occlusion_prob: probability that a sample gets an occluder.
-        cache: memoise rendered samples in memory.
+        cache: memoise rendered samples in memory (per dataloader worker).
+        serialize_data: as :class:`~mmengine.dataset.BaseDataset`; off by default because the
+            data list holds only instance indices (serialising it buys no memory and costs a
+            full ``gc.collect()`` per dataset).
     """
 
     def __init__(self,
@@ -486,7 +489,7 @@ class SyntheticPartsDataset(BaseDataset):
                  cache: bool = False,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
+                 serialize_data: bool = False,
                  pipeline: List[Union[dict, Callable]] = [],
                  test_mode: bool = False,
                  lazy_init: bool = False,

@@ -4,13 +4,21 @@ from mmseg.structures import SegDataSample
 from torch import Tensor
 
 
+def _checked(value, dtype: type, name: str):
+    """``value`` if it is a ``dtype``, else a one-line ``TypeError`` naming the field."""
+    if not isinstance(value, dtype):
+        raise TypeError(f'PartDataSample.{name} must be a {dtype.__name__}, got '
+                        f'{type(value).__name__}')
+    return value
+
+
 class PartDataSample(SegDataSample):
     """An mmseg :class:`SegDataSample` with the fields part segmentation needs.
 
     Inherited: ``gt_sem_seg`` (GT part labels, 0 = background, 1..K parts, shape (1, H, W)),
     ``pred_sem_seg`` (argmax of the part maps, (1, H, W)) and ``seg_logits`` (part logits,
     (K+1, H, W); their softmax over channels is the part-map tensor S of both papers).
-    Added:
+    Added (setting one to a value of another type raises ``TypeError``):
 
     - ``gt_fg_mask``: :class:`PixelData` (1, H, W) bool, GT foreground.
     - ``gt_landmarks``: (N, 2) float tensor, (x, y) in pixels of the network input (``img_shape``).
@@ -28,7 +36,7 @@ class PartDataSample(SegDataSample):
 
     @gt_fg_mask.setter
     def gt_fg_mask(self, value: PixelData) -> None:
-        self.set_field(value, '_gt_fg_mask', dtype=PixelData)
+        self.set_field(_checked(value, PixelData, 'gt_fg_mask'), '_gt_fg_mask', dtype=PixelData)
 
     @gt_fg_mask.deleter
     def gt_fg_mask(self) -> None:
@@ -40,7 +48,7 @@ class PartDataSample(SegDataSample):
 
     @gt_landmarks.setter
     def gt_landmarks(self, value: Tensor) -> None:
-        self.set_field(value, '_gt_landmarks', dtype=Tensor)
+        self.set_field(_checked(value, Tensor, 'gt_landmarks'), '_gt_landmarks', dtype=Tensor)
 
     @gt_landmarks.deleter
     def gt_landmarks(self) -> None:
@@ -52,7 +60,8 @@ class PartDataSample(SegDataSample):
 
     @gt_landmarks_visible.setter
     def gt_landmarks_visible(self, value: Tensor) -> None:
-        self.set_field(value, '_gt_landmarks_visible', dtype=Tensor)
+        self.set_field(
+            _checked(value, Tensor, 'gt_landmarks_visible'), '_gt_landmarks_visible', dtype=Tensor)
 
     @gt_landmarks_visible.deleter
     def gt_landmarks_visible(self) -> None:
@@ -64,7 +73,7 @@ class PartDataSample(SegDataSample):
 
     @landmark_norm.setter
     def landmark_norm(self, value: Tensor) -> None:
-        self.set_field(value, '_landmark_norm', dtype=Tensor)
+        self.set_field(_checked(value, Tensor, 'landmark_norm'), '_landmark_norm', dtype=Tensor)
 
     @landmark_norm.deleter
     def landmark_norm(self) -> None:

@@ -34,7 +34,8 @@ def test_entry_keys_types_and_shapes():
     assert info['gt_fg_mask'].dtype == bool
     # N = K part centres + 2 eyes + tail tip
     assert info['gt_landmarks'].shape == (7, 2) and info['gt_landmarks'].dtype == np.float32
-    assert info['gt_landmarks_visible'].shape == (7, ) and info['gt_landmarks_visible'].dtype == bool
+    visible = info['gt_landmarks_visible']
+    assert visible.shape == (7, ) and visible.dtype == bool
     assert info['landmark_norm'].shape == (2, ) and info['landmark_norm'].dtype == np.float32
     assert info['sample_idx'] == 3 and info['regression_split'] == 'test'
     assert 'regression_split' not in _ds().get_data_info(0)
@@ -129,7 +130,8 @@ def test_pipeline_and_collate():
     assert out['inputs'].shape == (3, 40, 48) and out['inputs'].dtype == torch.uint8
     sample = out['data_samples']
     assert isinstance(sample, PartDataSample)
-    assert sample.gt_sem_seg.data.shape == (1, 40, 48) and sample.gt_sem_seg.data.dtype == torch.long
+    seg = sample.gt_sem_seg.data
+    assert seg.shape == (1, 40, 48) and seg.dtype == torch.long
     assert sample.gt_fg_mask.data.dtype == torch.bool
     assert sample.gt_landmarks.shape == (7, 2) and sample.landmark_norm.shape == (2, )
     assert sample.img_shape == (40, 48) and sample.ori_shape == (32, 32)
@@ -144,3 +146,87 @@ def test_build_from_config(partseg_scope):
              pipeline=[dict(type='LoadPartImage'), dict(type='RandomFlipParts', prob=1.0),
                        dict(type='PackPartInputs')]))
     assert ds[1]['data_samples'].flip is True
+
+
+def test_cache_renders_each_instance_once(monkeypatch):
+    import partseg.datasets.synthetic_parts as module
+    calls = []
+    render = module.render_creature
+
+    def counting(rng, *args):
+        calls.append(1)
+        return render(rng, *args)
+
+    monkeypatch.setattr(module, 'render_creature', counting)
+    cached, fresh = _ds(cache=True), _ds(cache=False)
+    for ds in (cached, fresh):
+        ds.get_data_info(1)
+        ds.get_data_info(1)
+    assert len(calls) == 3  # cached: once; on the fly: twice
+    np.testing.assert_array_equal(cached.get_data_info(1)['img'], fresh.get_data_info(1)['img'])
+
+
+def test_samples_depend_on_instance_not_position_or_access_order():
+    full = _ds(num_samples=6)
+    subset = _ds(num_samples=6, indices=[4, 2])
+    np.testing.assert_array_equal(subset.get_data_info(0)['img'], full.get_data_info(4)['img'])
+    later = [full.get_data_info(i)['gt_landmarks'] for i in (5, 3, 0)]
+    again = _ds(num_samples=6)
+    np.testing.assert_array_equal(again.get_data_info(0)['gt_landmarks'], later[2])
+
+
+@pytest.mark.parametrize('num_parts', [0, -3, 2.0, True, '4'])
+def test_invalid_k_is_a_one_line_error_naming_num_parts(num_parts, partseg_scope):
+    with pytest.raises(ValueError, match=r'^num_parts must be a positive integer \(K >= 1\), got'
+                       ) as info:
+        DATASETS.build(dict(type='SyntheticPartsDataset', num_parts=num_parts))
+    assert '\n' not in str(info.value)
+
+
+def _config_datasets(num_samples=3):
+    from mmengine.config import Config
+    cfg = Config.fromfile('configs/_base_/datasets/synthetic_parts.py')
+    for part in cfg.test_dataloader.dataset.datasets:
+        part.num_samples = num_samples
+        part.image_size = 32
+    return cfg
+
+
+def test_base_config_builds_a_tagged_test_set(partseg_scope):
+    cfg = _config_datasets()
+    test_set = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(test_set) == 6
+    tags = [test_set[i]['data_samples'].regression_split for i in range(6)]
+    assert tags == ['train'] * 3 + ['test'] * 3
+    assert test_set[0]['inputs'].shape == (3, 64, 64)  # ResizeParts to the config's image_size
+    assert cfg.train_dataloader.dataset.num_parts == cfg.num_parts == 4
+    assert [m['type'] for m in cfg.test_evaluator] == [
+        'LandmarkRegressionMetric', 'ForegroundIoUMetric', 'PartNMIARIMetric']
+
+
+def test_ground_truth_parts_score_perfectly_with_the_config_metrics(partseg_scope):
+    """Dataset output meets the metric contract: GT part maps as the prediction beat every
+    baseline (fg IoU 1, landmark error below the mean landmark's)."""
+    from mmengine.evaluator import Evaluator
+    from mmengine.structures import PixelData
+    cfg = _config_datasets(num_samples=8)
+    test_set = DATASETS.build(cfg.test_dataloader.dataset)
+    evaluator = Evaluator(cfg.test_evaluator)
+    samples = []
+    for i in range(len(test_set)):
+        sample = test_set[i]['data_samples']
+        seg = sample.gt_sem_seg.data[0]  # (H, W)
+        onehot = torch.nn.functional.one_hot(seg, cfg.num_parts + 1).permute(2, 0, 1)
+        sample.seg_logits = PixelData(data=onehot.float() * 20)  # (K+1, H, W)
+        sample.pred_sem_seg = PixelData(data=seg[None])
+        samples.append(sample)
+    evaluator.process(samples, None)
+    metrics = evaluator.evaluate(len(samples))
+    assert metrics['parts/fg_iou'] == 1.0
+    assert metrics['parts/fg_iou_all_foreground_baseline'] < 0.7
+    assert metrics['parts/fg_iou_centred_ellipse_baseline'] < 0.9
+    assert metrics['parts/landmark_error'] < 0.5 * metrics['parts/landmark_error_mean_baseline']
+    assert set(metrics) == {
+        'parts/landmark_error', 'parts/landmark_error_mean_baseline', 'parts/fg_iou',
+        'parts/fg_iou_all_foreground_baseline', 'parts/fg_iou_centred_ellipse_baseline',
+        'parts/nmi', 'parts/ari', 'parts/nmi_fg', 'parts/ari_fg'}

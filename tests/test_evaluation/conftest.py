@@ -1,6 +1,9 @@
 """Tiny PartDataSample factories shared by the evaluation tests."""
+from itertools import zip_longest
+
 import pytest
 import torch
+from mmengine.evaluator import Evaluator
 from mmengine.structures import PixelData
 
 from partseg.structures import PartDataSample
@@ -54,3 +57,59 @@ def make_sample():
 @pytest.fixture
 def make_logits():
     return part_logits_at
+
+
+def evaluate_like_evaluator(metric, samples, batch_size=2):
+    """Score ``samples`` through mmengine's ``Evaluator`` (``to_dict()`` per sample, batch by
+    batch, then ``evaluate(size)``); returns the prefixed metrics."""
+    evaluator = Evaluator(metric)
+    for start in range(0, len(samples), batch_size):
+        batch = samples[start:start + batch_size]
+        evaluator.process(batch, dict(inputs=None, data_samples=batch))
+    return evaluator.evaluate(len(samples))
+
+
+def evaluate_like_ddp(make_metric, samples, world_size=2, batch_size=2):
+    """Score ``samples`` as ``world_size`` ranks would and return the unprefixed metrics.
+
+    Mirrors mmengine: ``DefaultSampler`` pads the index list by wrapping around to a multiple of
+    ``world_size`` and gives rank r the indices r, r + world_size, ...; each rank's metric
+    processes its share batch by batch; ``collect_results`` interleaves the ranks' ``results``
+    (``zip_longest``) and truncates to ``len(samples)``; rank 0 computes.
+    """
+    n = len(samples)
+    total = -(-n // world_size) * world_size
+    indices = list(range(n)) + list(range(total - n))
+    ranks = [make_metric() for _ in range(world_size)]
+    for rank, metric in enumerate(ranks):
+        share = [samples[i] for i in indices[rank::world_size]]
+        for start in range(0, len(share), batch_size):
+            batch = share[start:start + batch_size]
+            metric.process(dict(inputs=None, data_samples=batch), [s.to_dict() for s in batch])
+    gathered = [r for part in zip_longest(*(m.results for m in ranks)) for r in part
+                if r is not None][:n]
+    return ranks[0].compute_metrics(gathered)
+
+
+def evaluate_in_two_chunks(make_metric, samples):
+    """Two 'ranks' holding the first and the second half; results concatenated, then scored."""
+    half = len(samples) // 2
+    first, second = make_metric(), make_metric()
+    first.process(None, [s.to_dict() for s in samples[:half]])
+    second.process(None, [s.to_dict() for s in samples[half:]])
+    return first.compute_metrics(second.results + first.results)
+
+
+@pytest.fixture
+def run_evaluator():
+    return evaluate_like_evaluator
+
+
+@pytest.fixture
+def run_ddp():
+    return evaluate_like_ddp
+
+
+@pytest.fixture
+def run_two_chunks():
+    return evaluate_in_two_chunks

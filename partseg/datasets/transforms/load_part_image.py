@@ -11,6 +11,22 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from partseg.registry import TRANSFORMS
 
 
+def _grey_peak(mode: str, arr: np.ndarray, high_depth: bool) -> float:
+    """White level of a greyscale image in Pillow mode I;16*, I (32-bit) or F (float).
+
+    A 16-bit file is scaled by 65535 whatever its values (a dark 16-bit image stays dark); 32-bit
+    integer and float data, whose range the file does not state, by the smallest of 1 (float
+    only), 255, 65535 and their maximum that holds every value.
+    """
+    if mode.startswith('I;16') or high_depth:
+        return 65535.0
+    top = float(arr.max(initial=0.0))
+    for peak in ((1.0, ) if mode == 'F' else ()) + (255.0, 65535.0):
+        if top <= peak:
+            return peak
+    return top
+
+
 def _to_rgb_uint8(img: Image.Image, path: str, high_depth: bool) -> np.ndarray:
     """Convert any PIL mode to an (H, W, 3) uint8 RGB array, warning when it is not 8-bit RGB.
 
@@ -25,10 +41,8 @@ def _to_rgb_uint8(img: Image.Image, path: str, high_depth: bool) -> np.ndarray:
         img = img.convert('RGBA' if 'transparency' in img.info else 'RGB')
     elif mode.startswith('I') or mode == 'F':  # 16-bit / 32-bit integer or float greyscale
         arr = np.asarray(img).astype(np.float64)
-        peak = 1.0 if mode == 'F' and arr.max(initial=0) <= 1.0 else (
-            65535.0 if arr.max(initial=0) > 255 else 255.0)
-        grey = np.clip(np.round(arr / peak * 255.0), 0, 255).astype(np.uint8)
-        img = Image.fromarray(grey)
+        grey = np.clip(np.round(arr / _grey_peak(mode, arr, high_depth) * 255.0), 0, 255)
+        img = Image.fromarray(grey.astype(np.uint8))
     if img.mode in ('RGBA', 'LA', 'PA', 'La', 'RGBa'):  # composite over white
         rgba = img.convert('RGBA')
         white = Image.new('RGBA', rgba.size, (255, 255, 255, 255))
@@ -40,12 +54,13 @@ def _to_rgb_uint8(img: Image.Image, path: str, high_depth: bool) -> np.ndarray:
 
 @TRANSFORMS.register_module()
 class LoadPartImage(BaseTransform):
-    """Read ``img_path`` into ``img`` (H, W, 3) uint8 RGB, or pass an in-memory ``img`` through.
+    """Image loading of the data contract (docs/design.md): ``img_path`` -> (H, W, 3) uint8 RGB.
 
-    Greyscale, alpha (composited over white), palette, CMYK and 16-bit images are converted to RGB
-    uint8 with a warning naming the file. Missing files raise ``FileNotFoundError``; unreadable,
-    truncated or empty files and images smaller than ``min_size`` on either side raise a one-line
-    ``ValueError`` naming the file. Sets ``ori_shape`` and ``img_shape`` (H, W).
+    An in-memory ``img`` (the synthetic dataset) is checked and passed through. Greyscale, alpha
+    (composited over white), palette, CMYK and 16-bit images are converted to RGB uint8 with a
+    warning naming the file. Missing files raise ``FileNotFoundError``; unreadable, truncated or
+    empty files and images smaller than ``min_size`` on either side raise a one-line ``ValueError``
+    naming the file. Sets ``ori_shape`` and ``img_shape`` (H, W).
 
     Args:
         min_size: smallest accepted height and width in pixels.
@@ -59,6 +74,8 @@ class LoadPartImage(BaseTransform):
         self.apply_exif_orientation = apply_exif_orientation
 
     def _read(self, path: str) -> np.ndarray:
+        if osp.isdir(path):
+            raise ValueError(f'cannot read image {path}: it is a directory, not an image file')
         if not osp.isfile(path):
             raise FileNotFoundError(f'image file not found: {path}')
         try:

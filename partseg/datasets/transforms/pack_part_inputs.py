@@ -15,12 +15,13 @@ DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip
 
 @TRANSFORMS.register_module()
 class PackPartInputs(BaseTransform):
-    """``{'inputs': uint8 (3, H, W) RGB tensor, 'data_samples': PartDataSample}``.
+    """Packing of the data contract (docs/design.md): uint8 (3, H, W) RGB + a PartDataSample.
 
-    Fills only what the results hold: ``gt_sem_seg`` (PixelData (1, H, W) long) from
-    ``gt_seg_map``, ``gt_fg_mask`` (PixelData (1, H, W) bool), ``gt_landmarks`` (N, 2) float32,
-    ``gt_landmarks_visible`` (N,) bool (all True when landmarks come without it),
-    ``landmark_norm`` (2,) float32, and the metainfo keys of ``meta_keys`` present in the results.
+    Returns ``{'inputs': uint8 (3, H, W) RGB tensor, 'data_samples': PartDataSample}``. Fills only
+    what the results hold: ``gt_sem_seg`` (PixelData (1, H, W) long) from ``gt_seg_map``,
+    ``gt_fg_mask`` (PixelData (1, H, W) bool), ``gt_landmarks`` (N, 2) float32,
+    ``gt_landmarks_visible`` (N,) bool (all True when landmarks come without it), ``landmark_norm``
+    (2,) float32, and the metainfo keys of ``meta_keys`` present in the results.
     """
 
     def __init__(self, meta_keys: Sequence[str] = DEFAULT_META_KEYS) -> None:

@@ -10,12 +10,13 @@ from partseg.registry import TRANSFORMS
 
 @TRANSFORMS.register_module()
 class RandomFlipParts(BaseTransform):
-    """Flip ``img``, ``gt_seg_map``, ``gt_fg_mask`` and ``gt_landmarks`` left-right with ``prob``.
+    """Horizontal flip in the pixel convention of docs/design.md (Data contract): x -> W - x.
 
-    Landmarks map as x -> W - x (pixel-corner convention: pixel j's centre j + .5 goes to the
-    centre of pixel W - 1 - j). With ``landmark_flip_indices`` the flipped landmark i is the old
-    landmark ``landmark_flip_indices[i]`` (swapping e.g. left and right eyes); visibility follows.
-    Sets ``flip`` (bool) and ``flip_direction`` ('horizontal' or None).
+    Flips ``img``, ``gt_seg_map``, ``gt_fg_mask`` and ``gt_landmarks`` left-right with ``prob``.
+    Landmarks map as x -> W - x (pixel-corner convention: pixel j's centre j + .5 goes to the centre
+    of pixel W - 1 - j). With ``landmark_flip_indices`` the flipped landmark i is the old landmark
+    ``landmark_flip_indices[i]`` (swapping e.g. left and right eyes); visibility follows. Sets
+    ``flip`` (bool) and ``flip_direction`` ('horizontal' or None).
     """
 
     def __init__(self, prob: float = 0.5,
@@ -44,10 +45,14 @@ class RandomFlipParts(BaseTransform):
         results['flip_direction'] = 'horizontal' if flip else None
         if not flip:
             return results
-        width = results['img'].shape[1]
+        height, width = results['img'].shape[:2]
+        for key in ('gt_seg_map', 'gt_fg_mask'):
+            if key in results and np.shape(results[key]) != (height, width):
+                raise ValueError(f"RandomFlipParts: '{key}' is {np.shape(results[key])} but 'img' "
+                                 f'is {(height, width)} (H, W)')
         for key in ('img', 'gt_seg_map', 'gt_fg_mask'):
             if key in results:
-                results[key] = np.ascontiguousarray(results[key][:, ::-1])
+                results[key] = np.ascontiguousarray(results[key][:, ::-1])  # mirror columns
         if 'gt_landmarks' in results:
             points = np.array(results['gt_landmarks'], dtype=np.float32)  # (N, 2)
             points[:, 0] = width - points[:, 0]
@@ -64,6 +69,7 @@ class RandomFlipParts(BaseTransform):
         return results
 
     def __repr__(self) -> str:
-        indices = None if self.landmark_flip_indices is None else self.landmark_flip_indices.tolist()
+        indices = self.landmark_flip_indices
+        indices = None if indices is None else indices.tolist()
         return (f'{self.__class__.__name__}(prob={self.prob}, '
                 f'landmark_flip_indices={indices})')

@@ -9,19 +9,20 @@ from partseg.registry import TRANSFORMS
 
 
 def _nearest_rows(src: int, dst: int) -> np.ndarray:
-    """Source index of each destination pixel, sampling at pixel centres: floor((i + .5) src/dst)."""
+    """Source index of each destination pixel, sampled at pixel centres: floor((i + .5) src/dst)."""
     return np.minimum(((np.arange(dst) + 0.5) * src / dst).astype(np.int64), src - 1)
 
 
 @TRANSFORMS.register_module()
 class ResizeParts(BaseTransform):
-    """Resize to ``scale`` = (W, H) (an int means square): image bilinear, masks nearest.
+    """Whole-image resize to (W, H) without crop, Liu et al. 2021 Sec. 4.1 (128 x 128).
 
-    The image is resized with Pillow's antialiased bilinear filter; ``gt_seg_map`` and
-    ``gt_fg_mask`` by nearest neighbour at pixel centres; ``gt_landmarks`` (x, y) and
-    ``landmark_norm`` (w, h) are scaled per axis by (W' / W, H' / H) (pixel-corner convention, so a
-    point at the image's right edge stays there). Updates ``img_shape`` and sets ``scale_factor``
-    (w_scale, h_scale) relative to ``ori_shape`` (composed with any earlier resize).
+    ``scale`` = (W, H) (an int means square). The image is resized with Pillow's antialiased
+    bilinear filter; ``gt_seg_map`` and ``gt_fg_mask`` by nearest neighbour at pixel centres;
+    ``gt_landmarks`` (x, y) and ``landmark_norm`` (w, h) are scaled per axis by (W' / W, H' / H)
+    (pixel-corner convention, so a point at the image's right edge stays there). Updates
+    ``img_shape`` and sets ``scale_factor`` (w_scale, h_scale) relative to ``ori_shape`` (composed
+    with any earlier resize).
     """
 
     def __init__(self, scale: Union[int, Sequence[int]]) -> None:
@@ -44,17 +45,17 @@ class ResizeParts(BaseTransform):
         h, w = img.shape[:2]
         new_w, new_h = self.scale
         sx, sy = new_w / w, new_h / h
+        masks = [key for key in ('gt_seg_map', 'gt_fg_mask') if key in results]
+        for key in masks:
+            if np.shape(results[key]) != (h, w):
+                raise ValueError(f"ResizeParts: '{key}' is {np.shape(results[key])} but 'img' is "
+                                 f'{(h, w)} (H, W)')
         if (new_w, new_h) != (w, h):
             results['img'] = np.asarray(
                 Image.fromarray(img).resize((new_w, new_h), Image.BILINEAR), dtype=np.uint8)
             rows, cols = _nearest_rows(h, new_h), _nearest_rows(w, new_w)
-            for key in ('gt_seg_map', 'gt_fg_mask'):
-                if key in results:
-                    mask = results[key]
-                    if mask.shape[:2] != (h, w):
-                        raise ValueError(f"ResizeParts: '{key}' is {mask.shape[:2]} but 'img' is "
-                                         f'{(h, w)}')
-                    results[key] = mask[rows[:, None], cols[None, :]]  # (H', W')
+            for key in masks:
+                results[key] = results[key][rows[:, None], cols[None, :]]  # (H, W) -> (H', W')
         factor = np.array([sx, sy], dtype=np.float32)
         if 'gt_landmarks' in results:
             results['gt_landmarks'] = (np.asarray(results['gt_landmarks'], np.float32)

@@ -1,4 +1,4 @@
-"""NMI and ARI of a contingency table, the part-consistency scores of Choudhury et al. 2021 (Sec. 4).
+"""NMI and ARI of a contingency table, the part-consistency scores of Choudhury et al. 2021 Sec. 4.
 
 Both work on a contingency table ``table[i, j]`` = number of samples with ground-truth class ``i``
 (a keypoint id) and predicted cluster ``j`` (a part label), so a metric can sum per-image tables
@@ -44,7 +44,7 @@ def _entropy(counts: np.ndarray) -> float:
 
 
 def normalized_mutual_info(table: np.ndarray) -> float:
-    """NMI, Choudhury et al. 2021 Sec. 4: ``I(U; V) / ((H(U) + H(V)) / 2)`` from a contingency table.
+    """NMI, Choudhury et al. 2021 Sec. 4: ``I(U; V) / ((H(U) + H(V)) / 2)`` of a contingency table.
 
     Limit cases as scikit-learn: a single class and a single cluster give 1.0; zero mutual
     information gives 0.0. Raises ``ValueError`` on an empty table.

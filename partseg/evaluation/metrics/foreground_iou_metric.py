@@ -1,4 +1,4 @@
-"""Foreground IoU of the predicted part segmentation, He et al. 2022 Sec. 4.1 (CUB, Flowers, Taichi)."""
+"""Foreground IoU of the predicted part segmentation, He et al. 2022 Sec. 4.1 (CUB, Flowers)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -8,7 +8,7 @@ from mmengine.evaluator import BaseMetric
 
 from partseg.evaluation.functional import centred_ellipse_mask, mask_iou
 from partseg.registry import METRICS
-from .sample_fields import get_field, get_pixel_data
+from .sample_fields import get_pixel_data
 
 
 @METRICS.register_module()
@@ -19,7 +19,7 @@ class ForegroundIoUMetric(BaseMetric):
     ``gt_fg_mask`` is averaged over images (``fg_iou``, a fraction). An image whose predicted and
     GT foregrounds are both empty has an empty union and scores 1.0 (a perfect match). A
     prediction at another resolution than the GT mask (mmseg's ``EncoderDecoder`` resizes to
-    ``ori_shape``) is resized to the mask by nearest neighbour.
+    ``ori_shape``) is resized to the mask by nearest neighbour at pixel centres.
 
     With ``report_baselines=True`` two fixed predictions are scored the same way:
     ``fg_iou_all_foreground_baseline`` (every pixel foreground) and
@@ -57,7 +57,8 @@ class ForegroundIoUMetric(BaseMetric):
                                  f'got {tuple(pred.shape)} and {tuple(gt.shape)}')
             gt = gt.to(pred.device)[0]  # (1, H, W) -> (H, W)
             if pred.shape[-2:] != gt.shape:
-                pred = F.interpolate(pred[None].float(), size=gt.shape, mode='nearest')[0]
+                # nearest at pixel centres, as ResizeParts: (1, h, w) -> (1, H, W)
+                pred = F.interpolate(pred[None].float(), size=gt.shape, mode='nearest-exact')[0]
             result = dict(iou=mask_iou(pred[0] != 0, gt).item())
             if self.report_baselines:
                 h, w = gt.shape

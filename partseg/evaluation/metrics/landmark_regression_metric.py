@@ -1,4 +1,4 @@
-"""Landmark regression from part centroids, the proxy metric of Liu et al. 2021 and He et al. 2022."""
+"""Landmark regression from part centroids, proxy metric of Liu et al. 2021 / He et al. 2022."""
 import logging
 from typing import Dict, List, Optional, Sequence
 
@@ -29,7 +29,9 @@ class LandmarkRegressionMetric(BaseMetric):
     """Landmark regression error, Liu et al. 2021 Sec. 4.2 / Eq. (8); He et al. 2022 Sec. 4.1.
 
     Each sample's part maps (softmax of ``seg_logits`` over channels) give K part centroids
-    (Eq. (8), background channel excluded, normalised coordinates). A linear map from the 2K
+    (Eq. (8), background channel excluded, normalised coordinates; ``z_k`` is the part's total
+    mass, which equals Eq. (9)'s ``min(sum S_k, 1)`` for any part covering a pixel's worth of
+    mass and keeps a nearly empty part's centre a weighted mean). A linear map from the 2K
     centroid coordinates to the 2N landmark coordinates (normalised by the image size
     ``img_shape``) is fitted on the samples whose metainfo ``regression_split`` is ``'train'``
     and scored on the ``'test'`` ones, so the test dataloader must hold both. Each landmark is

@@ -1,4 +1,4 @@
-"""NMI / ARI between keypoint ids and predicted parts, Choudhury et al. 2021 Sec. 4 (CUB, CelebA)."""
+"""NMI / ARI between keypoint ids and predicted parts, Choudhury et al. 2021 Sec. 4."""
 import logging
 from typing import Dict, List, Optional, Sequence
 

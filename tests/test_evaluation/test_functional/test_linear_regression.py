@@ -41,7 +41,7 @@ def test_standardized_fit_by_hand():
 
 def test_ridge_fallback_on_singular_gram_by_hand():
     # collinear features: X^T X = s [[1, 1], [1, 1]] with s = 1 + 4 = 5; X^T y = 2 s (1, 1).
-    # lambda = 0.5 * trace / 2 = 2.5;  (X^T X + lambda I) w = X^T y  ->  w = 2s / (2s + lambda) = 0.8
+    # lambda = 0.5 * trace / 2 = 2.5; (X^T X + lambda I) w = X^T y -> w = 2s / (2s + lambda) = 0.8
     x = np.array([[1.0, 1.0], [2.0, 2.0]])
     y = np.array([[[2.0]], [[4.0]]])
     model = fit_linear_regression(x, y, np.ones((2, 1), dtype=bool), ridge_lambda=0.5)
