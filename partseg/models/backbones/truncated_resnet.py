@@ -25,11 +25,12 @@ def gaussian_init_cfg(std: float) -> list:
 class TruncatedResNet(BaseModule):
     """Truncated ResNet, Liu et al. 2021 Sec. 4.1: a BasicBlock ResNet-18/34 up to layer3.
 
-    The stem (7x7 conv, stride 2, BN, ReLU, optional 3x3 max pool) and layer1-layer3 of torchvision's
-    ResNet; layer4 and the classifier are dropped. The paper sets layer3's stride to 1 and gets
-    32x32 maps from 128-px images: the official code drops the stem's max pool and uses strides
-    (1, 2, 1) (output stride 4); its shipped configs (``downsamplelast=True``) use (1, 2, 2)
-    (output stride 8, 16x16 maps). ``stem_pool=True`` gives torchvision's stem.
+    The stem (7x7 conv, stride 2, BN, ReLU, optional 3x3 max pool) and layer1-layer3 of
+    torchvision's ResNet; layer4 and the classifier are dropped. The paper sets layer3's stride to
+    1 and reports 32x32 maps from 128-px images. With torchvision's stem (max pool) and strides
+    (1, 2, 1) the output stride is 8 (16x16 maps at 128 px); the paper's 32x32 needs output stride
+    4, i.e. ``stem_pool=False`` with strides (1, 2, 1) (the base config). The official code's
+    shipped configs give 16x16 maps at 128 px: ``stem_pool=False`` with strides (1, 2, 2).
 
     Args:
         depth: 18 or 34.
@@ -95,7 +96,8 @@ class TruncatedResNet(BaseModule):
         return nn.Sequential(*blocks)
 
     def forward(self, x: Tensor) -> Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, C_in, H, W) -> (B, C, H/s0, W/s0)
+        # (B, C_in, H, W) -> (B, C, H / s0, W / s0), s0 = 2 (4 with the max pool)
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer1(x)
         x = self.layer2(x)
         return self.layer3(x)  # -> (B, 4C, H / output_stride, W / output_stride)

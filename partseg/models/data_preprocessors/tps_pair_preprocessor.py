@@ -18,7 +18,7 @@ TPS_MASK_KEY = 'tps_valid_mask'
 
 @MODELS.register_module()
 class TPSPairPreprocessor(ImgDataPreprocessor):
-    """TPS pair preprocessor, Liu et al. 2021 Sec. 3.1 / appendix A.1: x(1), x(2) = two TPS warps of x.
+    """TPS pair preprocessor, Liu et al. 2021 Sec. 3.1 / appendix A.1: x(1), x(2) = TPS warps of x.
 
     Normalises RGB images with ``mean`` / ``std`` (no channel swap). With ``training=False`` it
     returns ``{'inputs': (B, 3, H, W), 'data_samples': ...}``. With ``training=True`` it warps every
@@ -105,7 +105,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         return self.control_points.new_zeros(3, 1, 1)
 
     def to_unit_range(self, images: Tensor) -> Tensor:
-        """Normalised RGB images (..., 3, H, W) -> raw values / 255, i.e. [0, 1] for valid pixels."""
+        """Normalised RGB images (..., 3, H, W) -> raw values / 255 ([0, 1] for valid pixels)."""
         if self._enable_normalize:
             images = images * self.std + self.mean
         return images / 255.0
@@ -129,8 +129,9 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         cos, sin = scale * angle.cos(), scale * angle.sin()
         # rows: offset, then the x and y coefficients: f_x = t_x + cos x + sin y,
         # f_y = t_y - sin x + cos y.
-        affine = torch.stack((translation, torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)),
-                             dim=1)  # (num, 3, 2)
+        affine = torch.stack(
+            (translation, torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)),
+            dim=1)  # (num, 3, 2)
         centers = self.control_points.to(device=device, dtype=dtype).expand(shape)
         return centers, kernel_weights, affine
 
@@ -171,6 +172,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
 
     def extra_repr(self) -> str:
         return (f'grid_size={self.grid_size}, point_std={self.point_std}, '
-                f'extra_point_std={self.extra_point_std}, extra_point_prob={self.extra_point_prob}, '
+                f'extra_point_std={self.extra_point_std}, '
+                f'extra_point_prob={self.extra_point_prob}, '
                 f'translation_std={self.translation_std}, rotation_std={self.rotation_std}, '
                 f'scale_std={self.scale_std}')

@@ -41,7 +41,8 @@ class CoordinateChannels(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4:
-            raise ValueError(f'CoordinateChannels expects a (B, C, H, W) tensor, got {tuple(x.shape)}')
+            raise ValueError(
+                f'CoordinateChannels expects a (B, C, H, W) tensor, got {tuple(x.shape)}')
         b, _, h, w = x.shape
         coords = self.coordinates(h, w, device=x.device, dtype=x.dtype)
         return torch.cat((x, coords.expand(b, 2, h, w)), dim=1)  # (B, C, H, W) -> (B, C+2, H, W)

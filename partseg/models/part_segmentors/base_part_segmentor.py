@@ -1,6 +1,6 @@
 """What every partseg part segmentor shares: K, and turning part logits into data samples."""
 from abc import abstractmethod
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 import torch.nn.functional as F
 from mmengine.model import BaseModel
@@ -21,7 +21,7 @@ class BasePartSegmentor(BaseModel):
     """Base of part segmentors: K foreground parts + background, predictions as data samples.
 
     Subclasses implement ``loss`` and ``part_logits(inputs) -> (B, K+1, h, w)``; ``predict`` and
-    ``_forward`` come from here, so every method hands the metrics the same fields.
+    ``forward`` come from here, so every method hands the metrics the same fields.
     """
 
     def __init__(self, num_parts: int, data_preprocessor=None, init_cfg=None) -> None:
@@ -33,7 +33,8 @@ class BasePartSegmentor(BaseModel):
         """(B, 3, H, W) normalised images -> (B, K+1, h, w) part logits, channel 0 = background."""
 
     @abstractmethod
-    def loss(self, inputs: Tensor, data_samples: Optional[List[PartDataSample]]) -> Dict[str, Tensor]:
+    def loss(self, inputs: Tensor,
+             data_samples: Optional[List[PartDataSample]]) -> Dict[str, Tensor]:
         """Training losses of one batch, named ``loss_*`` so MMEngine sums and logs them."""
 
     def forward(self, inputs: Tensor, data_samples: Optional[List[PartDataSample]] = None,
@@ -48,19 +49,37 @@ class BasePartSegmentor(BaseModel):
 
     def predict(self, inputs: Tensor,
                 data_samples: Optional[List[PartDataSample]] = None) -> List[PartDataSample]:
-        return self.postprocess(self.part_logits(inputs), data_samples)
+        """(B, 3, H, W) images -> data samples with ``seg_logits`` and ``pred_sem_seg``."""
+        return self.postprocess(self.part_logits(inputs), data_samples, inputs.shape[-2:])
 
     def postprocess(self, logits: Tensor,
-                    data_samples: Optional[List[PartDataSample]] = None) -> List[PartDataSample]:
-        """Resize (B, K+1, h, w) logits to each sample's ``img_shape``; fill seg_logits/pred_sem_seg."""
+                    data_samples: Optional[List[PartDataSample]] = None,
+                    input_size: Optional[Sequence[int]] = None) -> List[PartDataSample]:
+        """Part logits at the input size, cropped to each sample's ``img_shape``.
+
+        ``logits`` (B, K+1, h, w) are upsampled (bilinear) to ``input_size`` (H, W), the size of
+        the batch the network saw (default: the logits' size), then cropped to each sample's
+        metainfo ``img_shape`` (the data preprocessor pads at the bottom and right), giving
+        ``seg_logits`` (K+1, H_i, W_i) and ``pred_sem_seg`` (1, H_i, W_i), the argmax over parts.
+        Without ``data_samples``, new ones of ``img_shape = input_size`` are made.
+        """
+        input_size = tuple(logits.shape[-2:] if input_size is None else input_size)
+        batch = logits.shape[0]
         if data_samples is None:
-            data_samples = [PartDataSample(metainfo=dict(img_shape=logits.shape[-2:]))
-                            for _ in range(logits.shape[0])]
+            data_samples = [PartDataSample(metainfo=dict(img_shape=input_size))
+                            for _ in range(batch)]
+        if len(data_samples) != batch:
+            raise ValueError(f'data_samples has {len(data_samples)} entries for a batch of '
+                             f'{batch} images')
+        if tuple(logits.shape[-2:]) != input_size:
+            # (B, K+1, h, w) -> (B, K+1, H, W)
+            logits = F.interpolate(logits, size=input_size, mode='bilinear', align_corners=False)
         for logit, sample in zip(logits, data_samples):
-            h, w = sample.metainfo.get('img_shape', logit.shape[-2:])[:2]
-            if logit.shape[-2:] != (h, w):
-                logit = F.interpolate(logit[None], size=(h, w), mode='bilinear',
-                                      align_corners=False)[0]
+            h, w = tuple(sample.metainfo.get('img_shape', input_size))[:2]
+            if h > input_size[0] or w > input_size[1]:
+                raise ValueError(f'img_shape {(h, w)} of a data sample exceeds the network input '
+                                 f'size {input_size}')
+            logit = logit[:, :h, :w]  # drop the bottom/right padding: (K+1, H_i, W_i)
             sample.seg_logits = PixelData(data=logit)
             sample.pred_sem_seg = PixelData(data=logit.argmax(0, keepdim=True))
         return data_samples

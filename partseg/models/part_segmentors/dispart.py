@@ -1,4 +1,4 @@
-"""DisPart, Liu et al. 2021: unsupervised part segmentation by disentangling appearance and shape."""
+"""DisPart, Liu et al. 2021: unsupervised part segmentation disentangling appearance and shape."""
 from typing import Dict, List, Optional, Tuple, Union
 
 import torch
@@ -19,13 +19,14 @@ MIN_MAP_SIZE = 4
 
 @MODELS.register_module()
 class DisPart(BasePartSegmentor):
-    """DisPart, Liu et al. 2021 Eq. (1)-(12): encoders E_s, E_a, squeeze/expand bottleneck, decoder D.
+    """DisPart, Liu et al. 2021 Eq. (1)-(12): encoders E_s, E_a, squeeze/expand, decoder D.
 
     Training (``loss``) takes the TPS pairs of :class:`TPSPairPreprocessor`, (B, 2, 3, H, W), and
     computes, for both views at once (stacked as a 2B batch, BN statistics shared):
-    ``S(i) = softmax(part_head(E_s(x(i))))`` and ``A(i) = E_a(x(i))`` (Eq. 1), ``F(i) = squeeze(S(i),
-    A(i))`` (Eq. 2), ``x_hat(1) = D(coords (+) expand(F(2), S(1)))`` and ``x_hat(2) = D(coords (+)
-    expand(F(1), S(2)))`` (Eq. 3-4, appendix A.3), and the losses of Eq. (12):
+    ``S(i) = softmax(part_head(E_s(x(i))))`` and ``A(i) = E_a(x(i))`` (Eq. 1),
+    ``F(i) = squeeze(S(i), A(i))`` (Eq. 2), ``x_hat(1) = D(coords (+) expand(F(2), S(1)))`` and
+    ``x_hat(2) = D(coords (+) expand(F(1), S(2)))`` (Eq. 3-4, appendix A.3), and the losses of
+    Eq. (12):
 
     - ``loss_rec``: ``P(x(1), x_hat(1)) + P(x(2), x_hat(2))`` (Eq. 5) on images mapped back to
       [0, 1] with the preprocessor's mean/std; masked by the TPS validity masks when
@@ -37,6 +38,11 @@ class DisPart(BasePartSegmentor):
     Each loss returns a mean over its batch; the two directions are summed as in Eq. (5), i.e. each
     loss is evaluated once on the stacked 2B batch and multiplied by 2. The loss weights (lambda of
     Eq. 12) are the losses' ``loss_weight``.
+
+    Image sizes: every image needs at least ``MIN_MAP_SIZE`` (4) part-map cells per side, i.e.
+    ``4 * output_stride`` px; training (and ``swap_appearance``) also needs H and W divisible by the
+    output stride so the decoder gives back the image size. Prediction upsamples the part logits
+    to the image size.
 
     Args:
         num_parts: K, the number of foreground parts (channel 0 of the part maps is background).
@@ -137,22 +143,27 @@ class DisPart(BasePartSegmentor):
                             f'output_stride, as TruncatedResNet does')
         return encoder.out_channels, encoder.output_stride
 
-    def _check_images(self, images: Tensor, key: str = 'inputs') -> None:
+    def _check_images(self, images: Tensor, key: str = 'inputs', reconstruct: bool = True) -> None:
+        """Images of at least MIN_MAP_SIZE map cells; divisible by the stride to reconstruct."""
         h, w = images.shape[-2:]
         stride, min_size = self.output_stride, MIN_MAP_SIZE * self.output_stride
-        if h % stride or w % stride or h < min_size or w < min_size:
-            raise ValueError(f'{key}: image size {h}x{w} not supported: DisPart needs height and '
-                             f'width divisible by its output stride {stride} and at least '
-                             f'{min_size} px')
+        if h < min_size or w < min_size:
+            raise ValueError(f'{key}: image size {h}x{w} is smaller than DisPart needs: at least '
+                             f'{min_size} px ({MIN_MAP_SIZE} x the encoders\' output stride '
+                             f'{stride}, set by shape_encoder.strides / stem_pool)')
+        if reconstruct and (h % stride or w % stride):
+            raise ValueError(f'{key}: image size {h}x{w} not supported: reconstruction needs '
+                             f'height and width divisible by the encoders\' output stride '
+                             f'{stride}')
 
     def _part_logits(self, images: Tensor) -> Tensor:
         return self.part_head(self.shape_encoder(images))  # (N, 3, H, W) -> (N, K+1, h, w)
 
     def part_logits(self, inputs: Tensor) -> Tensor:
-        """(B, 3, H, W) normalised images -> (B, K+1, H/s, W/s) part logits, s = output stride."""
+        """(B, 3, H, W) normalised images -> (B, K+1, ceil(H/s), ceil(W/s)) logits, s = stride."""
         if inputs.dim() != 4:
             raise ValueError(f'inputs must be (B, 3, H, W) images, got {tuple(inputs.shape)}')
-        self._check_images(inputs)
+        self._check_images(inputs, reconstruct=False)
         return self._part_logits(inputs)
 
     def encode(self, images: Tensor) -> Tuple[Tensor, Tensor]:
@@ -165,7 +176,8 @@ class DisPart(BasePartSegmentor):
                              f'must give maps of the same size')
         return part_maps, self.bottleneck.squeeze(part_maps, appearance)
 
-    def render(self, part_features: Tensor, part_maps: Tensor, image_size: Tuple[int, int]) -> Tensor:
+    def render(self, part_features: Tensor, part_maps: Tensor,
+               image_size: Tuple[int, int]) -> Tensor:
         """Eq. (3)-(4): F (N, K+1, L) in the shape S (N, K+1, h, w) -> x_hat (N, 3, H, W)."""
         rendered = self.bottleneck.expand(part_features, part_maps)  # (N, L, h, w)
         images = self.decoder(self.coordinate_channels(rendered))  # (N, L+2, h, w) -> (N, 3, H, W)
@@ -177,7 +189,7 @@ class DisPart(BasePartSegmentor):
 
     def loss(self, inputs: Tensor,
              data_samples: Optional[List[PartDataSample]] = None) -> Dict[str, Tensor]:
-        """Eq. (12) terms on TPS pairs (B, 2, 3, H, W): ``loss_rec``, ``loss_cls``, ``loss_fg``, ``loss_bg``."""
+        """Eq. (12) terms on TPS pairs (B, 2, 3, H, W): loss_rec, loss_cls, loss_fg, loss_bg."""
         views = TPSPairPreprocessor.num_views
         if inputs.dim() != 5 or inputs.shape[1] != views:
             raise ValueError(f'DisPart.loss expects inputs (B, 2, 3, H, W), the TPS pairs of '
@@ -207,7 +219,9 @@ class DisPart(BasePartSegmentor):
             loss_bg=views * self.background_loss(part_maps))
 
     def swap_appearance(self, appearance_images: Tensor, shape_images: Tensor) -> Tensor:
-        """Liu et al. 2021 Fig. 5: appearance of ``appearance_images[i]`` in the shape of ``shape_images[i]``.
+        """Appearance transfer, Liu et al. 2021 Sec. 4.4: appearance of one image, shape of another.
+
+        Row i renders ``appearance_images[i]``'s part features in ``shape_images[i]``'s part maps.
 
         Both (B, 3, H, W) normalised images of the same size; returns (B, 3, H, W) RGB in [0, 1].
         Run it in eval mode (BN running statistics) and under ``torch.no_grad()`` for display.
