@@ -17,5 +17,5 @@ echo "[quickstart] training $CONFIG into $WORK_DIR"
 "$PY" tools/train.py "$CONFIG" --work-dir "$WORK_DIR"
 CKPT="$(cat "$WORK_DIR/last_checkpoint")"
 echo "[quickstart] evaluating $CKPT on held-out synthetic images"
-"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir "$WORK_DIR/overlays"
+"$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays
 echo "[quickstart] done: metrics in $WORK_DIR/metrics.json, overlays in $WORK_DIR/overlays/"

@@ -76,7 +76,7 @@ def main(argv=None):
     if args.show_dir is not None:
         if 'visualization' not in cfg.default_hooks:
             raise UserError('--show-dir needs default_hooks.visualization in the config')
-        cfg.default_hooks.visualization.show_dir = osp.join(cfg.work_dir, args.show_dir)
+        cfg.default_hooks.visualization.show_dir = args.show_dir  # the hook joins work_dir
     if args.out is not None:
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
             dict(type='PartPredictionWriterHook', out_dir=args.out)

@@ -21,7 +21,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
     # local_atomic: each checkpoint is written to a temporary file and renamed
-    # (partseg.engine.checkpoint.AtomicLocalBackend), so a killed run never leaves a torn file.
+    # (partseg.engine.AtomicLocalBackend), so a killed run never leaves a torn file.
     checkpoint=dict(
         type='CheckpointHook',
         by_epoch=False,
@@ -30,6 +30,9 @@ default_hooks = dict(
         save_last=True,
         backend_args=dict(backend='local_atomic')),
     sampler_seed=dict(type='DistSamplerSeedHook'),
+    # Python / numpy / torch generator states saved with each checkpoint and restored on resume
+    # (partseg.engine.hooks.RandomStateHook), so a resumed run draws the same random numbers.
+    random_state=dict(type='RandomStateHook'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
 )
 

@@ -24,10 +24,11 @@ class AFLWDataset(BaseDataset):
     of Zhang et al. 2018, ``lmdis-rep`` ``aflw_data``; 10,122 training / 2,991 test faces as
     reported there): ``aflw_<split>_images.txt`` lists image paths relative to ``output/``, and
     ``aflw_<split>_keypoints.mat`` holds ``gt`` (N, 5, 2) landmarks stored as (row, col) pixels
-    -- swapped here to (x, y) -- in the order left eye, right eye, nose, left mouth corner, right
-    mouth corner (``hw``, the image sizes, is not needed). Each entry holds ``img_path``,
-    ``gt_landmarks`` (5, 2), ``gt_landmarks_visible`` (all True) and ``landmark_norm`` (the
-    inter-ocular distance twice, landmarks 0 and 1).
+    -- swapped here to (x, y); IMM's loader pairs them with ``hw`` (height, width) -- in the
+    order left eye, right eye, nose, left mouth corner, right mouth corner. Each entry holds
+    ``img_path``, ``gt_landmarks`` (5, 2), ``gt_landmarks_visible`` (all True) and
+    ``landmark_norm`` (the inter-ocular distance twice, landmarks 0 and 1, in the original image;
+    test pipelines recompute it after the resize with ``SetLandmarkNorm``).
 
     Args:
         data_root: the ``aflw_release-2`` directory.
@@ -39,6 +40,7 @@ class AFLWDataset(BaseDataset):
     METAINFO = dict(
         dataset_name='AFLW',
         landmark_names=('left_eye', 'right_eye', 'nose', 'left_mouth', 'right_mouth'),
+        landmark_flip_indices=(1, 0, 2, 4, 3),
         eye_indices=(0, 1))
 
     def __init__(self,

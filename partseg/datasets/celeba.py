@@ -7,7 +7,7 @@ from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
 from .utils import (check_choice, check_files_exist, check_regression_split, interocular_norm,
-                    parse_table, read_name_list, require_dir)
+                    parse_table, read_name_list, require_dir, require_file)
 
 LAYOUT = ('DATA_ROOT/{Img/img_celeba/ (wild), Img/img_align_celeba/ (aligned), '
           'Anno/list_landmarks_celeba.txt, Anno/list_landmarks_align_celeba.txt, '
@@ -46,7 +46,9 @@ class CelebADataset(BaseDataset):
     counts and checksums). Each entry holds ``img_path``, ``gt_landmarks`` (5, 2) pixel (x, y) in
     the order left eye, right eye, nose, left mouth corner, right mouth corner,
     ``gt_landmarks_visible`` (all True), ``landmark_norm`` (inter-ocular distance twice, in
-    pixels of the original image) and, for the wild images, the face ``bbox`` (x1, y1, x2, y2).
+    pixels of the original image; the papers measure it on the resized input, so test pipelines
+    put ``SetLandmarkNorm`` after ``ResizeParts``) and, for the wild images, the face ``bbox``
+    (x1, y1, x2, y2). Annotation values are used as given (integer pixel positions).
 
     Args:
         data_root: CelebA root (layout in :data:`LAYOUT`).
@@ -60,6 +62,7 @@ class CelebADataset(BaseDataset):
     METAINFO = dict(
         dataset_name='CelebA',
         landmark_names=('left_eye', 'right_eye', 'nose', 'left_mouth', 'right_mouth'),
+        landmark_flip_indices=(1, 0, 2, 4, 3),
         eye_indices=(0, 1))
 
     def __init__(self,
@@ -90,17 +93,22 @@ class CelebADataset(BaseDataset):
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root
+        # The official files first: a wrong data root names one of them, not a derived list.
+        img_dir = require_dir(osp.join(root, IMAGE_DIRS[self.protocol]), LAYOUT)
+        landmark_file = require_file(osp.join(root, LANDMARK_FILES[self.protocol]), LAYOUT)
+        bbox_file = osp.join(root, BBOX_FILE)
+        if self.protocol == 'wild':
+            require_file(bbox_file, LAYOUT)
         list_file = split_list_path(root, self.protocol, self.split)
         names = read_name_list(
-            list_file, LAYOUT,
+            list_file,
+            LAYOUT,
             hint=f'run `{PREP_COMMAND} {root}` to write the split lists (expected layout: '
             f'{LAYOUT})')
-        img_dir = require_dir(osp.join(root, IMAGE_DIRS[self.protocol]), LAYOUT)
-        landmark_file = osp.join(root, LANDMARK_FILES[self.protocol])
         # CelebA annotation files: a count line, a header line, then one row per image.
         landmarks = parse_table(landmark_file, LAYOUT, 10, skip_header=2, keys=names)
         boxes = (
-            parse_table(osp.join(root, BBOX_FILE), LAYOUT, 4, skip_header=2, keys=names)
+            parse_table(bbox_file, LAYOUT, 4, skip_header=2, keys=names)
             if self.protocol == 'wild' else {})
         img_paths = [osp.join(img_dir, name) for name in names]
         if self.check_files:
@@ -119,8 +127,7 @@ class CelebADataset(BaseDataset):
                 landmark_norm=interocular_norm(points, eyes))
             if self.protocol == 'wild':
                 if name not in boxes:
-                    raise KeyError(f'{name} (listed in {list_file}) has no row in '
-                                   f'{osp.join(root, BBOX_FILE)}')
+                    raise KeyError(f'{name} (listed in {list_file}) has no row in {bbox_file}')
                 x, y, w, h = boxes[name]
                 info['bbox'] = np.array([x, y, x + w, y + h], dtype=np.float32)
             if self.regression_split is not None:

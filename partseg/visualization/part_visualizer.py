@@ -16,12 +16,14 @@ from partseg.utils.part_geometry import part_centroids
 
 # 20 well-separated part colours (RGB); the background (label 0) is black in label maps and
 # transparent in overlays. Parts beyond 20 get golden-ratio hues (see `part_palette`).
+# yapf: disable
 PART_COLORS = (
     (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
     (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
     (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
     (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
 )
+# yapf: enable
 BACKGROUND_COLOR = (0, 0, 0)
 
 
@@ -51,7 +53,8 @@ class PartVisualizer(Visualizer):
     Args:
         name, image, vis_backends, save_dir: as :class:`mmengine.visualization.Visualizer`.
         alpha (float): opacity of the part colours in the overlay, in [0, 1].
-        dot_radius (int, optional): centroid dot radius in pixels; default ``max(2, min(H, W) // 40)``.
+        dot_radius (int, optional): centroid dot radius in pixels; default
+            ``max(2, min(H, W) // 40)``.
     """
 
     LEGEND_ITEM_WIDTH = 36  # swatch (10 px) + gap + label text ("bg", "12")
@@ -171,8 +174,8 @@ class PartVisualizer(Visualizer):
         if labels.min(initial=0) < 0:
             raise ValueError(f'{key} holds negative labels; parts are 0 (background) .. K')
         if labels.shape != tuple(size):
-            resized = Image.fromarray(labels.astype(np.int32)).resize(
-                (size[1], size[0]), Image.NEAREST)
+            resized = Image.fromarray(labels.astype(np.int32)).resize((size[1], size[0]),
+                                                                      Image.NEAREST)
             labels = np.asarray(resized).astype(np.int64)
         return labels
 
@@ -199,7 +202,8 @@ class PartVisualizer(Visualizer):
             if np.isnan(x) or np.isnan(y):
                 continue
             draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                         fill=tuple(int(c) for c in palette[k]), outline=(255, 255, 255))
+                         fill=tuple(int(c) for c in palette[k]),
+                         outline=(255, 255, 255))
 
     @staticmethod
     def _draw_landmarks(panel: Image.Image, data_sample: PartDataSample, radius: int) -> None:
@@ -222,7 +226,10 @@ class PartVisualizer(Visualizer):
             row, col = divmod(label, per_row)
             x = col * self.LEGEND_ITEM_WIDTH + self.LEGEND_PADDING
             y = top + self.LEGEND_PADDING + row * self.LEGEND_ROW_HEIGHT
-            draw.rectangle((x, y + 1, x + 9, y + 10), fill=tuple(int(c) for c in color),
+            draw.rectangle((x, y + 1, x + 9, y + 10),
+                           fill=tuple(int(c) for c in color),
                            outline=(0, 0, 0))
-            draw.text((x + 12, y), 'bg' if label == 0 else str(label), fill=(0, 0, 0),
+            draw.text((x + 12, y),
+                      'bg' if label == 0 else str(label),
+                      fill=(0, 0, 0),
                       font=self._font)

@@ -7,11 +7,12 @@ Reads the official CelebA files (``Eval/list_eval_partition.txt``, ``Anno/list_b
 ``Img/img_celeba/``) and the MAFL lists (``MAFL/training.txt``, ``MAFL/testing.txt``) and writes
 ``DATA_ROOT/splits/celeba_{wild,aligned}_{train,mafl_train,mafl_test}.txt`` plus
 ``splits/celeba_manifest.txt`` (file, count, sha256 of the sorted list = ``sha256sum`` of the
-file). The papers report 45,609 / 5,379 / 283 images for the wild protocol.
+file) and prints them. He et al. 2022 report 45,609 / 5,379 / 283 images for the wild protocol
+and about 160k / 19,000 / 1,000 for the aligned one.
 
 - unsupervised ``train``: CelebA's training partition (``list_eval_partition`` 0) without the MAFL
-  test images, the list GANSeg ships as ``MAFL/celebA_training.txt`` (161,962 names); pass that
-  file with ``--train-list`` to use it verbatim.
+  test images. GANSeg ships its list as ``data/celeba_wild_raw/MAFL/celebA_training.txt``
+  (161,962 names); pass it with ``--train-list`` to use it verbatim (then ``Eval/`` is not read).
 - wild protocol: keep an image when its face box covers at least ``--min-face-area`` of the
   image (He et al. 2022 Sec. 4.1, following SCOPS). Image sizes come from the image headers in
   ``Img/img_celeba/`` or from GANSeg's ``list_imsize_celeba.txt`` (``--imsize-list``).
@@ -31,7 +32,18 @@ from partseg.datasets.utils import (list_sha256, parse_table, read_lines, read_n
 
 PARTITION_FILE = 'Eval/list_eval_partition.txt'
 MAFL_FILES = {'mafl_train': 'MAFL/training.txt', 'mafl_test': 'MAFL/testing.txt'}
-PAPER_COUNTS = {'wild': {'train': 45609, 'mafl_train': 5379, 'mafl_test': 283}}
+# He et al. 2022 Sec. 4.1 (the aligned training set is "160k images"; MAFL lists hold 19k / 1k)
+PAPER_COUNTS = {
+    'wild': {
+        'train': 45609,
+        'mafl_train': 5379,
+        'mafl_test': 283
+    },
+    'aligned': {
+        'mafl_train': 19000,
+        'mafl_test': 1000
+    },
+}
 
 
 def read_partition(path: str) -> Dict[str, int]:
@@ -65,8 +77,10 @@ def read_image_areas(root: str, names: Sequence[str], imsize_list: Optional[str]
 def make_splits(root: str, min_face_area: float, train_list: Optional[str],
                 imsize_list: Optional[str]) -> Dict[str, Dict[str, List[str]]]:
     """{protocol: {split: sorted names}} for both protocols."""
-    mafl = {split: read_name_list(osp.join(root, path), LAYOUT)
-            for split, path in MAFL_FILES.items()}
+    mafl = {
+        split: read_name_list(osp.join(root, path), LAYOUT)
+        for split, path in MAFL_FILES.items()
+    }
     if train_list is not None:
         train = read_name_list(train_list, LAYOUT)
     else:
@@ -84,8 +98,10 @@ def make_splits(root: str, min_face_area: float, train_list: Optional[str],
             raise KeyError(f'{name} has no row in {osp.join(root, BBOX_FILE)}')
         if boxes[name][2] * boxes[name][3] >= min_face_area * areas[name]:
             keep.add(name)
-    wild = {split: [name for name in split_names if name in keep]
-            for split, split_names in aligned.items()}
+    wild = {
+        split: [name for name in split_names if name in keep]
+        for split, split_names in aligned.items()
+    }
     return {'wild': wild, 'aligned': aligned}
 
 
@@ -107,12 +123,18 @@ def write_splits(root: str, splits: Dict[str, Dict[str, List[str]]]) -> List[str
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='CelebA root directory')
-    parser.add_argument('--min-face-area', type=float, default=0.3,
-                        help='wild protocol: minimum face-box area / image area (default 0.3)')
-    parser.add_argument('--train-list', help='use this list (e.g. GANSeg celebA_training.txt) '
-                        'as the unsupervised training set')
-    parser.add_argument('--imsize-list', help='"<image> <height> <width>" list instead of '
-                        'reading image headers')
+    parser.add_argument(
+        '--min-face-area',
+        type=float,
+        default=0.3,
+        help='wild protocol: minimum face-box area / image area (default 0.3)')
+    parser.add_argument(
+        '--train-list',
+        help='use this list (e.g. GANSeg celebA_training.txt) '
+        'as the unsupervised training set')
+    parser.add_argument(
+        '--imsize-list', help='"<image> <height> <width>" list instead of '
+        'reading image headers')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     args = parser.parse_args(argv)
     try:
@@ -128,8 +150,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f'wrote {osp.join(root, "splits")}/ (file, count, sha256 of the sorted list):')
     for row in rows:
         print('  ' + row)
-    paper = ', '.join(f'{split} {count}' for split, count in PAPER_COUNTS['wild'].items())
-    print(f'reported by He et al. 2022 (wild protocol): {paper}')
+    for protocol, counts in PAPER_COUNTS.items():
+        paper = ', '.join(f'{split} {count}' for split, count in counts.items())
+        print(f'reported by He et al. 2022 ({protocol} protocol): {paper}')
     return 0
 
 

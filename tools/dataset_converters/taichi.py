@@ -59,8 +59,8 @@ def write_keypoint_table(path: str, names: Sequence[str], keypoints: np.ndarray)
         raise ValueError(f'duplicate file names in the keypoints written to {path}')
     if any(not name or any(c.isspace() for c in name) for name in names):
         raise ValueError('file names must be non-empty and contain no whitespace')
-    header = ' '.join(['file_name'] + [f'{axis}_{i}' for i in range(NUM_KEYPOINTS)
-                                       for axis in 'xy'])
+    header = ' '.join(['file_name'] +
+                      [f'{axis}_{i}' for i in range(NUM_KEYPOINTS) for axis in 'xy'])
     os.makedirs(osp.dirname(path), exist_ok=True)
     with open(path, 'w', encoding='utf-8') as f:
         f.write(header + '\n')
@@ -72,8 +72,7 @@ def write_keypoint_table(path: str, names: Sequence[str], keypoints: np.ndarray)
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('data_root', help='Taichi root directory')
-    parser.add_argument('--pkl-dir', help='folder of the official pickles (default '
-                        'DATA_ROOT/landmark)')
+    parser.add_argument('--pkl-dir', help='folder of the pickles (default: DATA_ROOT/landmark)')
     parser.add_argument('--debug', action='store_true', help='show tracebacks')
     args = parser.parse_args(argv)
     root = osp.abspath(args.data_root)

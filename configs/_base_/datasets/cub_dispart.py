@@ -4,10 +4,11 @@
 # without bias from the part centres to the 15 annotated parts, fitted on the training images and
 # scored on the test images (visible parts only), with x and y errors normalised by the box width
 # and height, in %.
-# A CUB-2 / CUB-3 config overrides `category` AND every `categories=(...)` below (a base variable
-# is substituted when this file is read), e.g.
-#   train_dataloader = dict(dataset=dict(categories=(2, )))
-#   test_dataloader = dict(dataset=dict(datasets=[dict(categories=(2, )), dict(categories=(2, ))]))
+# A CUB-2 / CUB-3 config overrides the class in every loader (a base variable such as `category`
+# is substituted when this file is read, and val_dataloader is a copy of test_dataloader):
+#     train_dataloader = dict(dataset=dict(categories=(2, )))
+#     test_dataloader = dict(dataset=dict(categories=(2, )))
+#     val_dataloader = test_dataloader
 dataset_type = 'CUBDataset'
 data_root = 'data/CUB_200_2011'
 image_size = 128
@@ -34,31 +35,21 @@ train_dataloader = dict(
         categories=(category, ),
         pipeline=train_pipeline))
 
+# One dataset holds both halves of the regression protocol: regression_split='official' tags the
+# class's official training images 'train' (fit) and its test images 'test' (scored).
 test_dataloader = dict(
     batch_size=32,
     num_workers=4,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type='ConcatDataset',
-        datasets=[
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                protocol='official',
-                split='train',
-                categories=(category, ),
-                regression_split='train',
-                pipeline=test_pipeline),
-            dict(
-                type=dataset_type,
-                data_root=data_root,
-                protocol='official',
-                split='test',
-                categories=(category, ),
-                regression_split='test',
-                pipeline=test_pipeline),
-        ]))
+        type=dataset_type,
+        data_root=data_root,
+        protocol='official',
+        split='all',
+        categories=(category, ),
+        regression_split='official',
+        pipeline=test_pipeline))
 val_dataloader = test_dataloader
 
 # landmark_norm = box (w, h), scaled with the crop by ResizeParts

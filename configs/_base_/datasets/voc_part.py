@@ -3,9 +3,12 @@
 # category's objects of the 'train' image set (ImageSets/Main), evaluation on the segmented 'val'
 # images (ImageSets/Segmentation): IoU of the union of the predicted parts with the object's
 # instance mask (SegmentationObject), averaged over objects. Difficult objects are skipped.
-# The seven categories of the paper: sheep, bus, motorbike, horse, cow, aeroplane, car; a config
-# for another one overrides `category=` in each dataset dict below (a base variable is
-# substituted when this file is read).
+# The seven categories of the paper: sheep, bus, motorbike, horse, cow, aeroplane, car. A config
+# for another one overrides the category in every loader (a base variable such as `category` is
+# substituted when this file is read, and val_dataloader is a copy of test_dataloader):
+#     train_dataloader = dict(dataset=dict(category='bus'))
+#     test_dataloader = dict(dataset=dict(category='bus'))
+#     val_dataloader = test_dataloader
 # crop_padding: box enlargement per side as a fraction of its size; 0 crops the box itself.
 dataset_type = 'VOCPartDataset'
 data_root = 'data/VOCdevkit/VOC2012'

@@ -39,8 +39,8 @@ def _crop(array: np.ndarray, window: Tuple[int, int, int, int], fill) -> np.ndar
 class CropToBBox(BaseTransform):
     """Crop ``img``, ``gt_seg_map``, ``gt_fg_mask`` and ``gt_landmarks`` to ``results['bbox']``.
 
-    Liu et al. 2021 (Sec. 3.1, Sec. 4.3) assume the object is cropped by its bounding box (CUB:
-    the box itself; PASCAL VOC: the official code enlarges it by 30 % of its size per side).
+    Liu et al. 2021 (Sec. 3.1, Sec. 4.3) assume the object is roughly centred by its bounding box
+    (CUB, PASCAL VOC); the papers give no enlargement, so the base configs crop the box itself.
     ``bbox`` is (x1, y1, x2, y2) in pixel-corner coordinates; after optional ``padding`` (a
     fraction of the box width / height added on each side) and ``square`` (grow the shorter side
     about the centre), the crop window is rounded outwards to whole pixels. Parts of the window
@@ -77,8 +77,8 @@ class CropToBBox(BaseTransform):
                 results[key] = _crop(results[key], window, 0)
         offset = np.array([left, top], dtype=np.float32)
         if 'gt_landmarks' in results:
-            results['gt_landmarks'] = (np.asarray(results['gt_landmarks'], np.float32)
-                                       - offset).astype(np.float32)
+            results['gt_landmarks'] = (np.asarray(results['gt_landmarks'], np.float32) -
+                                       offset).astype(np.float32)
         results['bbox'] = (bbox - np.tile(offset, 2)).astype(np.float32)
         results['crop_bbox'] = (left, top, right, bottom)
         results['img_shape'] = (bottom - top, right - left)

@@ -1,6 +1,8 @@
+from .generated_grid_hook import GeneratedGridHook
+from .part_prediction_writer_hook import PartPredictionWriterHook
 from .part_visualization_hook import PartVisualizationHook
+from .random_state_hook import RandomStateHook
 
-__all__ = ['PartVisualizationHook']
-from .part_prediction_writer_hook import PartPredictionWriterHook  # noqa: E402
-
-__all__ += ['PartPredictionWriterHook']
+__all__ = [
+    'GeneratedGridHook', 'PartPredictionWriterHook', 'PartVisualizationHook', 'RandomStateHook'
+]

@@ -16,10 +16,15 @@ from partseg.visualization import PartVisualizer
 class PartVisualizationHook(Hook):
     """Draws the first ``num_images`` samples of every evaluation with :class:`PartVisualizer`.
 
-    Drawings go through the visualizer's backends (``<work_dir>/<timestamp>/vis_data/vis_image/``
-    with ``LocalVisBackend``), or as ``<show_dir>/<image name>.png`` when ``show_dir`` is set
-    (``tools/test.py --show-dir``). With ``interval > 0`` it also predicts and draws the current
-    training batch every ``interval`` iterations (model in eval mode, no gradients).
+    Without ``show_dir`` the drawings go through the visualizer's backends (with
+    ``LocalVisBackend``: ``<work_dir>/<timestamp>/vis_data/vis_image/<name>_<step>.png``). With
+    ``show_dir`` (``tools/test.py --show-dir``) they are written as PNG files into ``show_dir``, a
+    path relative to the runner's ``work_dir`` unless absolute:
+    ``<show_dir>/test_<n>_<image stem>.png`` at test time and
+    ``<show_dir>/{val,train}_<n>_<image stem>_<iteration>.png`` otherwise, where ``<n>`` (4 digits)
+    counts the samples drawn in this evaluation and ``_<image stem>`` is left out for in-memory
+    images. With ``interval > 0`` the hook also predicts and draws the current training batch every
+    ``interval`` iterations (model in eval mode, no gradients).
 
     Args:
         num_images (int, optional): samples drawn per evaluation (and per training drawing);
@@ -29,7 +34,8 @@ class PartVisualizationHook(Hook):
         draw_pred (bool): draw the predicted part overlay, label map and centroids.
         show (bool): also display each drawing (needs a GUI backend).
         wait_time (float): seconds each displayed drawing stays up.
-        show_dir (str, optional): write PNGs here instead of to the visualizer's backends.
+        show_dir (str, optional): write PNGs here (relative to ``work_dir``) instead of to the
+            visualizer's backends.
     """
 
     priority = 'NORMAL'
@@ -44,10 +50,11 @@ class PartVisualizationHook(Hook):
                  show_dir: Optional[str] = None) -> None:
         if num_images is not None and (isinstance(num_images, bool)
                                        or not isinstance(num_images, int) or num_images < 0):
-            raise ValueError(f'num_images must be a non-negative integer or None, got '
-                             f'{num_images!r}')
+            raise ValueError('PartVisualizationHook num_images must be a non-negative integer '
+                             f'or None, got {num_images!r}')
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:
-            raise ValueError(f'interval must be a non-negative integer, got {interval!r}')
+            raise ValueError('PartVisualizationHook interval must be a non-negative integer, '
+                             f'got {interval!r}')
         self.num_images = num_images
         self.interval = interval
         self.draw_gt = draw_gt
@@ -55,13 +62,17 @@ class PartVisualizationHook(Hook):
         self.show = show
         self.wait_time = wait_time
         self.show_dir = show_dir
+        self._out_dir = show_dir
         self._drawn = 0
 
     def before_run(self, runner) -> None:
         visualizer = Visualizer.get_current_instance()
         if not isinstance(visualizer, PartVisualizer):
-            raise TypeError('PartVisualizationHook needs visualizer=dict(type=\'PartVisualizer\', '
-                            f'...) in the config, got {type(visualizer).__name__}')
+            raise TypeError('default_hooks.visualization (PartVisualizationHook) needs '
+                            "visualizer=dict(type='PartVisualizer', ...) in the config, got "
+                            f'{type(visualizer).__name__}')
+        if self.show_dir is not None:
+            self._out_dir = osp.join(runner.work_dir, osp.expanduser(self.show_dir))
 
     def before_val_epoch(self, runner) -> None:
         self._drawn = 0
@@ -69,15 +80,24 @@ class PartVisualizationHook(Hook):
     def before_test_epoch(self, runner) -> None:
         self._drawn = 0
 
-    def after_val_iter(self, runner, batch_idx: int, data_batch: dict = None,
+    def after_val_iter(self,
+                       runner,
+                       batch_idx: int,
+                       data_batch: dict = None,
                        outputs: Optional[Sequence] = None) -> None:
         self._draw_batch(data_batch, outputs, 'val', step=runner.iter)
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch: dict = None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: dict = None,
                         outputs: Optional[Sequence] = None) -> None:
         self._draw_batch(data_batch, outputs, 'test', step=0)
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: dict = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: dict = None,
                          outputs: Optional[dict] = None) -> None:
         if self.interval == 0 or not self.every_n_train_iters(runner, self.interval):
             return
@@ -100,9 +120,13 @@ class PartVisualizationHook(Hook):
             if self.num_images is not None and self._drawn >= self.num_images:
                 return
             img_path = sample.metainfo.get('img_path')
-            stem = osp.splitext(osp.basename(img_path))[0] if img_path else str(self._drawn)
-            name = f'{mode}_{stem}'
-            out_file = None if self.show_dir is None else osp.join(self.show_dir, f'{name}.png')
+            name = f'{mode}_{self._drawn:04d}'
+            if img_path:
+                name += '_' + osp.splitext(osp.basename(img_path))[0]
+            out_file = None
+            if self._out_dir is not None:
+                file_name = f'{name}.png' if mode == 'test' else f'{name}_{step}.png'
+                out_file = osp.join(self._out_dir, file_name)
             visualizer.add_datasample(
                 name,
                 self._to_rgb_array(image),

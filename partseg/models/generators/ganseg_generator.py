@@ -15,6 +15,7 @@ from .mask_generator import MaskGenerator
 from .point_generator import PointGenerator
 
 NOISE_KEYS = ('z_point', 'z_app', 'z_bg', 'bg_position')
+RGB_HEADS = ('conv3x3x2', 'conv1x1')
 
 # The official code's initialisation: Kaiming-normal (a = 0.2, fan-in) conv/linear weights, zero
 # biases; applied by ``init_weights()`` (the runner calls it).
@@ -29,7 +30,9 @@ class GANSegGenerator(BaseModule):
     Level 1 :class:`PointGenerator` (Eq. 1-3), level 2 :class:`MaskGenerator` (Eq. 4-6), level 3
     :class:`ForegroundGenerator` (Eq. 7-8) and :class:`BackgroundGenerator` (Eq. 9-10), blended in
     feature space (Eq. 11): ``I = tanh(Conv(act((1 - M_bg) ⊗ F + M_bg ⊗ B)))`` where Conv is the
-    official two-layer 3x3 CNN ``D_emb -> D_emb -> 3`` with LeakyReLU before each conv.
+    official two-layer 3x3 CNN ``D_emb -> D_emb -> 3`` with LeakyReLU before each conv
+    (``rgb_head='conv3x3x2'``), or the single 1x1 conv ``D_emb -> 3`` of the official Flowers
+    model (``rgb_head='conv1x1'``, its ``single_final=1``).
     All start tensors live on margin grids (Eq. 12) and every block resolution change is a 2x
     upsampling followed by a crop back to the margin.
 
@@ -74,6 +77,7 @@ class GANSegGenerator(BaseModule):
         bg_position_mode (str): ``'xy'`` (paper) or ``'horizontal'`` (official).
         grid_type (str): ``'centres'`` (Eq. 12) or ``'linspace'`` (official).
         margin (int): margin in pixels at every resolution (paper: 10).
+        rgb_head (str): the blend's Conv of Eq. (11), ``'conv3x3x2'`` or ``'conv1x1'`` (above).
         norm_cfg (dict, optional): SPADE/AdaIN normalisation (default BN without affine).
         negative_slope (float): LeakyReLU slope (official: 0.2).
         init_cfg (dict, optional): weight init run by ``init_weights()`` (default: the official
@@ -100,6 +104,7 @@ class GANSegGenerator(BaseModule):
                  bg_position_mode: str = 'xy',
                  grid_type: str = 'centres',
                  margin: int = 10,
+                 rgb_head: str = 'conv3x3x2',
                  norm_cfg: Optional[dict] = None,
                  negative_slope: float = 0.2,
                  init_cfg: Optional[dict] = KAIMING_LEAKY_INIT) -> None:
@@ -125,12 +130,17 @@ class GANSegGenerator(BaseModule):
                                                         adain_hidden, bg_position_mode, margin,
                                                         grid_type, norm_cfg, negative_slope)
         self.negative_slope = negative_slope
-        self.to_rgb = nn.Sequential(
-            nn.LeakyReLU(negative_slope),
-            nn.Conv2d(emb_dim, emb_dim, 3, padding=1),
-            nn.LeakyReLU(negative_slope),
-            nn.Conv2d(emb_dim, 3, 3, padding=1),
-        )
+        if rgb_head not in RGB_HEADS:
+            raise ValueError(f'rgb_head must be one of {RGB_HEADS}, got {rgb_head!r}')
+        if rgb_head == 'conv3x3x2':
+            self.to_rgb = nn.Sequential(
+                nn.LeakyReLU(negative_slope),
+                nn.Conv2d(emb_dim, emb_dim, 3, padding=1),
+                nn.LeakyReLU(negative_slope),
+                nn.Conv2d(emb_dim, 3, 3, padding=1),
+            )
+        else:
+            self.to_rgb = nn.Sequential(nn.LeakyReLU(negative_slope), nn.Conv2d(emb_dim, 3, 1))
         self.image_size = self.mask_generator.feature_map_sizes[-1]
 
     def mask_grid(self, device=None, dtype=torch.float32) -> Tensor:

@@ -168,16 +168,27 @@ class GANSeg(BaseModel):
 
     def train_generator(self, batch_size: int, device: torch.device,
                         optim_wrapper: OptimWrapper) -> Dict[str, Tensor]:
-        """Eq. (19): ``L_GAN(G)`` (Eq. 13) + ``λ_con L_con`` + ``λ_area L_area`` (Eq. 16, 17)."""
+        """Eq. (19): ``L_GAN(G)`` (Eq. 13) + ``λ_con L_con`` + ``λ_area L_area`` (Eq. 16, 17).
+
+        D's parameters are frozen meanwhile: the G loss must not leave gradients in D (they would
+        be added to the next D step's) and D's weight gradients are not needed.
+        """
         generator = unwrap(self.generator)
-        out = self.generator(generator.sample_noise(batch_size, device))
-        losses = {'loss_g': self.gan_loss(self.discriminator(out['image']), True)}
-        part_masks = out['masks'][:, 1:]  # (B, K+1, h, w) -> (B, K, h, w): background dropped
-        if int(self.num_g_steps) % self.con_area_interval == 0:
-            grid = generator.mask_grid(part_masks.device, part_masks.dtype)  # (h, w, 2)
-            losses['loss_con'] = self.con_loss(part_masks, out['part_locations'], grid)
-            losses['loss_area'] = self.area_loss(part_masks, out['heatmaps'], out['points'])
-        log_vars = self._step(losses, optim_wrapper, 'generator')
+        d_params = [p for p in self.discriminator.parameters() if p.requires_grad]
+        for param in d_params:
+            param.requires_grad_(False)
+        try:
+            out = self.generator(generator.sample_noise(batch_size, device))
+            losses = {'loss_g': self.gan_loss(self.discriminator(out['image']), True)}
+            part_masks = out['masks'][:, 1:]  # (B, K+1, h, w) -> (B, K, h, w): no background
+            if int(self.num_g_steps) % self.con_area_interval == 0:
+                grid = generator.mask_grid(part_masks.device, part_masks.dtype)  # (h, w, 2)
+                losses['loss_con'] = self.con_loss(part_masks, out['part_locations'], grid)
+                losses['loss_area'] = self.area_loss(part_masks, out['heatmaps'], out['points'])
+            log_vars = self._step(losses, optim_wrapper, 'generator')
+        finally:
+            for param in d_params:
+                param.requires_grad_(True)
         self.num_g_steps += 1
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(generator)

@@ -1,0 +1,185 @@
+"""PartVisualizer: [image | overlay | label map | GT] panels, K+1 colours, legend, centroids."""
+import numpy as np
+import pytest
+import torch
+from mmengine.structures import PixelData
+from PIL import Image
+
+from partseg.structures import PartDataSample
+from partseg.visualization import PartVisualizer, part_palette
+
+H, W = 32, 24  # not square, so a swapped axis shows
+GREY = 100
+
+# part 1: rows 4..11 x cols 4..11 (centroid (x, y) = (8, 8)); part 2: rows 20..27 x cols 2..5
+# (centroid (4, 24)); part 3: rows 16..31 x cols 12..23 (centroid (18, 24)).
+PRED = np.zeros((H, W), dtype=np.int64)
+PRED[4:12, 4:12] = 1
+PRED[20:28, 2:6] = 2
+PRED[16:32, 12:24] = 3
+PALETTE = [(0, 0, 0), (230, 25, 75), (60, 180, 75), (255, 225, 25)]
+
+
+def make_sample(gt=None, landmarks=None, logits=None) -> PartDataSample:
+    sample = PartDataSample(metainfo=dict(img_shape=(H, W), img_path='/data/cat.png'))
+    sample.pred_sem_seg = PixelData(data=torch.from_numpy(PRED)[None])
+    if logits is not None:
+        sample.seg_logits = PixelData(data=logits)
+    if gt is not None:
+        sample.gt_sem_seg = PixelData(data=torch.from_numpy(gt)[None])
+    if landmarks is not None:
+        sample.gt_landmarks = torch.tensor(landmarks, dtype=torch.float32)
+    return sample
+
+
+@pytest.fixture
+def image():
+    return np.full((H, W, 3), GREY, dtype=np.uint8)
+
+
+@pytest.fixture
+def visualizer(tmp_path):
+    return PartVisualizer.get_instance(
+        'part_vis',
+        vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=str(tmp_path),
+        alpha=0.2,
+        dot_radius=2)
+
+
+def panel(drawing, index, row, col):
+    return tuple(int(c) for c in drawing[row, index * W + col])
+
+
+def test_palette_has_k_plus_one_distinct_colours():
+    np.testing.assert_array_equal(part_palette(3), PALETTE)
+    many = part_palette(30)
+    assert many.shape == (31, 3) and many.dtype == np.uint8
+    assert len({tuple(c) for c in many}) == 31
+    with pytest.raises(ValueError, match='num_parts'):
+        part_palette(-1)
+
+
+def test_legend_height_hand_computed():
+    # 96 px wide: 96 // 36 = 2 entries per row; 4 labels -> 2 rows of 14 px + 2 x 4 px padding
+    assert PartVisualizer.legend_height(4, 96) == 36
+    # 72 px: 2 per row, 3 labels -> 2 rows; 200 px: 5 per row, 4 labels -> 1 row
+    assert PartVisualizer.legend_height(3, 72) == 36
+    assert PartVisualizer.legend_height(4, 200) == 22
+
+
+def test_overlay_label_map_centroids_and_legend(visualizer, image):
+    drawing = visualizer.add_datasample('test_cat', image, make_sample(), step=3)
+    # image | overlay | label map, above the legend of 4 labels at 3 W = 72 px
+    assert drawing.shape == (H + PartVisualizer.legend_height(4, 3 * W), 3 * W, 3)
+    assert drawing.dtype == np.uint8
+    # image panel untouched
+    assert panel(drawing, 0, 5, 5) == (GREY, GREY, GREY)
+    # overlay: background untouched, parts blended 0.8 * 100 + 0.2 * colour
+    assert panel(drawing, 1, 0, 0) == (GREY, GREY, GREY)
+    assert panel(drawing, 1, 5, 5) == (126, 85, 95)  # part 1 (230, 25, 75)
+    assert panel(drawing, 1, 17, 22) == (131, 125, 85)  # part 3 (255, 225, 25)
+    # label map: palette colours, background black
+    assert panel(drawing, 2, 0, 0) == PALETTE[0]
+    assert panel(drawing, 2, 20, 2) == PALETTE[2]
+    assert panel(drawing, 2, 31, 23) == PALETTE[3]
+    # centroid dots in the part's full colour at (x, y) = (8, 8), (4, 24), (18, 24)
+    for k, (x, y) in enumerate([(8, 8), (4, 24), (18, 24)], start=1):
+        assert panel(drawing, 1, y, x) == PALETTE[k]
+    assert panel(drawing, 1, 20, 2) == (92, 116, 95)  # part 2 blended away from its dot
+    # legend swatches: label l at row, col = divmod(l, 2), interior pixel in its colour
+    for label, colour in enumerate(PALETTE):
+        row, col = divmod(label, 2)
+        y = H + 4 + row * 14 + 5
+        x = col * 36 + 4 + 5
+        assert tuple(int(c) for c in drawing[y, x]) == colour
+
+
+def test_vis_backend_writes_the_png(visualizer, image, tmp_path):
+    drawing = visualizer.add_datasample('test_cat', image, make_sample(), step=3)
+    path = tmp_path / 'vis_data' / 'vis_image' / 'test_cat_3.png'
+    written = np.asarray(Image.open(path).convert('RGB'))
+    np.testing.assert_array_equal(written, drawing)
+
+
+def test_out_file_bypasses_the_backends(visualizer, image, tmp_path):
+    out_file = tmp_path / 'overlays' / 'cat.png'
+    drawing = visualizer.add_datasample('test_cat', image, make_sample(), out_file=str(out_file))
+    assert Image.open(out_file).size == (3 * W, H + 36)
+    np.testing.assert_array_equal(np.asarray(Image.open(out_file).convert('RGB')), drawing)
+    assert not (tmp_path / 'vis_data' / 'vis_image').exists()
+
+
+def test_gt_panel_and_landmarks(visualizer, image):
+    gt = np.zeros((H, W), dtype=np.int64)
+    gt[:, W // 2:] = 2
+    drawing = visualizer.add_datasample(
+        'test_cat', image, make_sample(gt=gt, landmarks=[[16.0, 10.0]]), out_file=None)
+    assert drawing.shape[1] == 4 * W
+    assert panel(drawing, 3, 0, 0) == PALETTE[0] and panel(drawing, 3, 0, W - 1) == PALETTE[2]
+    # a white-on-black cross at pixel (x, y) = (16, 10) on the image panel
+    assert panel(drawing, 0, 10, 16) == (255, 255, 255)
+    assert panel(drawing, 0, 10 - 3, 16) == (GREY, GREY, GREY)
+    # draw_gt=False drops both
+    plain = PartVisualizer.get_instance(
+        'plain', alpha=0.2).add_datasample(
+            'x', image, make_sample(gt=gt, landmarks=[[16.0, 10.0]]), draw_gt=False)
+    assert plain.shape[1] == 3 * W and panel(plain, 0, 10, 16) == (GREY, GREY, GREY)
+
+
+def test_centroids_from_logits_weigh_the_soft_part_maps():
+    """Eq. (8) on softmax(seg_logits): part 1 has mass ~1 at pixel (4, 4) and p at (4, 12)."""
+    logits = torch.full((2, H, W), -30.0)
+    logits[0] = 0.0
+    logits[1, 4, 4] = 30.0
+    logits[1, 4, 12] = 0.5
+    p = 1 / (1 + np.exp(-0.5))  # softmax of (0, 0.5) over (background, part 1)
+    pred = logits.argmax(0).numpy()
+    soft = PartVisualizer._centroids(logits, pred, 1, (H, W))
+    np.testing.assert_allclose(soft, [[(4.5 + 12.5 * p) / (1 + p), 4.5]], rtol=1e-5)
+    hard = PartVisualizer._centroids(None, pred, 1, (H, W))
+    np.testing.assert_allclose(hard, [[8.5, 4.5]], rtol=1e-6)
+    # a part without mass has no centroid
+    assert np.isnan(PartVisualizer._centroids(None, pred, 2, (H, W))[1]).all()
+
+
+def test_logits_only_and_small_label_maps(image):
+    logits = torch.full((2, H, W), -30.0)
+    logits[0] = 0.0
+    logits[1, 4:12, 4:12] = 30.0
+    sample = PartDataSample(metainfo=dict(img_shape=(H, W)))
+    sample.seg_logits = PixelData(data=logits)
+    vis = PartVisualizer.get_instance('logits', alpha=0.0, dot_radius=1)
+    drawing = vis.add_datasample('x', image, sample)
+    # the label map is the argmax of the logits; the overlay (alpha 0) is the image but the dot
+    assert panel(drawing, 2, 5, 5) == PALETTE[1] and panel(drawing, 2, 0, 0) == PALETTE[0]
+    assert panel(drawing, 1, 5, 5) == (GREY, GREY, GREY)
+    assert panel(drawing, 1, 8, 8) == PALETTE[1]
+    # a label map at half resolution is upsampled (nearest) to the image
+    small = PartDataSample(metainfo=dict(img_shape=(H, W)))
+    small.pred_sem_seg = PixelData(data=torch.from_numpy(PRED[::2, ::2].copy())[None])
+    drawing = vis.add_datasample('y', image, small)
+    assert drawing.shape[:2] == (H + PartVisualizer.legend_height(4, 3 * W), 3 * W)
+    assert panel(drawing, 2, 5, 5) == PALETTE[1] and panel(drawing, 2, 31, 23) == PALETTE[3]
+
+
+@pytest.mark.parametrize(
+    'bad, fragment', [
+        (np.zeros((H, W, 3), dtype=np.float32), 'uint8'),
+        (np.zeros((H, W), dtype=np.uint8), r'\(H, W, 3\)'),
+    ],
+    ids=['float', 'grey'])
+def test_bad_image(bad, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        PartVisualizer.get_instance('bad').add_datasample('x', bad, make_sample())
+
+
+def test_bad_labels_and_arguments(image):
+    sample = make_sample()
+    sample.pred_sem_seg = PixelData(data=-torch.ones(1, H, W, dtype=torch.long))
+    with pytest.raises(ValueError, match='pred_sem_seg holds negative labels'):
+        PartVisualizer.get_instance('neg').add_datasample('x', image, sample)
+    with pytest.raises(ValueError, match='alpha'):
+        PartVisualizer(name='alpha', alpha=1.5)
+    with pytest.raises(ValueError, match='dot_radius'):
+        PartVisualizer(name='radius', dot_radius=0)
