@@ -3,7 +3,8 @@ import math
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
-from kornia.geometry.transform import warp_image_tps
+import torch.nn.functional as F
+from kornia.geometry.grid import create_meshgrid
 from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
 from torch import Tensor
@@ -97,6 +98,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         ys, xs = torch.meshgrid(side, side, indexing='ij')
         # (G*G, 2) control points (x, y), x varying fastest.
         self.register_buffer('control_points', torch.stack((xs, ys), -1).view(-1, 2), False)
+        self._basis_cache = None  # ((h, w, device, dtype), coords (HW, 2), kernel (HW, N))
 
     def normalized_zero(self) -> Tensor:
         """(3, 1, 1) normalised value of a raw 0 (black) pixel."""
@@ -135,6 +137,22 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         centers = self.control_points.to(device=device, dtype=dtype).expand(shape)
         return centers, kernel_weights, affine
 
+    def _tps_basis(self, h: int, w: int, device: torch.device,
+                   dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
+        """Pixel centres (HW, 2) in [-1, 1] and kornia's TPS kernel ``r^2 log r`` to the control
+        points, (HW, G*G); cached for the last image size, device and dtype."""
+        key = (h, w, device, dtype)
+        if self._basis_cache is None or self._basis_cache[0] != key:
+            coords = create_meshgrid(
+                h, w, normalized_coordinates=True, device=device, dtype=dtype,
+                align_corners=False).reshape(h * w, 2)
+            centers = self.control_points.to(device=device, dtype=dtype)  # (N, 2)
+            d2 = (coords[:, None] - centers[None]).pow(2).sum(-1)  # (HW, N)
+            kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(),
+                                 torch.zeros_like(d2))
+            self._basis_cache = (key, coords, kernel)
+        return self._basis_cache[1], self._basis_cache[2]
+
     def make_pairs(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         """(B, 3, H, W) normalised images -> (B, 2, 3, H, W) TPS views and (B, 2, H, W) masks."""
         b, c, h, w = images.shape
@@ -144,8 +162,14 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         # (its warp is the validity mask); one grid_sample for all B * 2 warps.
         stacked = torch.cat((images - zero, images.new_ones(b, 1, h, w)), dim=1)  # (B, 4, H, W)
         stacked = stacked.unsqueeze(1).expand(b, v, c + 1, h, w).reshape(b * v, c + 1, h, w)
-        centers, kernel_weights, affine = self.sample_tps(b * v, images.device, images.dtype)
-        warped = warp_image_tps(stacked, centers, kernel_weights, affine, align_corners=False)
+        _, kernel_weights, affine = self.sample_tps(b * v, images.device, images.dtype)
+        coords, kernel = self._tps_basis(h, w, images.device, images.dtype)  # (HW, 2), (HW, N)
+        # kornia's warp_points_tps with the control points shared by every warp: the (HW, N)
+        # radial basis is computed once per image size instead of a (2B, HW, N, 2) product.
+        grid = (kernel @ kernel_weights + coords @ affine[:, 1:] + affine[:, :1])  # (2B, HW, 2)
+        warped = F.grid_sample(
+            stacked, grid.view(b * v, h, w, 2), mode='bilinear', padding_mode='zeros',
+            align_corners=False)  # (2B, 4, H, W)
         warped = warped.view(b, v, c + 1, h, w)  # (2B, 4, H, W) -> (B, 2, 4, H, W)
         return warped[:, :, :c] + zero, warped[:, :, c]
 

@@ -9,15 +9,6 @@ from partseg.models.backbones import TruncatedResNet
 from partseg.registry import MODELS
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _conv_weights(module: nn.Module) -> torch.Tensor:
     return torch.cat([m.weight.flatten() for m in module.modules() if isinstance(m, nn.Conv2d)])
 

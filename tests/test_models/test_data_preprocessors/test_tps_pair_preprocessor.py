@@ -12,15 +12,6 @@ from partseg.structures import PartDataSample
 NO_WARP = dict(point_std=0.0, extra_point_std=0.0, translation_std=0.0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors run fastest on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _batch(batch: int = 2, size: int = 16, seed: int = 0) -> dict:
     generator = torch.Generator().manual_seed(seed)
     return dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8,

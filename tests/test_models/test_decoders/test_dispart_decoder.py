@@ -9,15 +9,6 @@ from partseg.registry import MODELS
 TINY = dict(in_channels=6, channels=(8, 8, 8, 8, 8, 8, 8))
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_paper_structure():
     decoder = DisPartDecoder(**TINY)
     assert len(decoder.blocks) == 7

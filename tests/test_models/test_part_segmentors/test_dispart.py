@@ -63,16 +63,6 @@ def conv_weights(*modules: nn.Module) -> torch.Tensor:
                       if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions run fastest on one thread on the shared 2-core machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture
 def partseg_scope():
     """Build under default scope 'partseg' (as the runner does); restore the previous scope."""

@@ -167,6 +167,20 @@ def test_nonfinite_loss_stops_before_any_update():
     assert int(model.num_d_steps) == 0
 
 
+def test_ema_generator_is_used_for_sampling():
+    # MMEngine's EMA copies G at its first update, then ema = 0.5 ema + 0.5 G
+    model = build(ema_momentum=0.5)
+    optim = wrappers(model)
+    model.train_step(batch(), optim)
+    ema1, gen1 = params(model.generator_ema.module), params(model.generator)
+    assert torch.equal(ema1, gen1)
+    model.train_step(batch(seed=1), optim)
+    ema2, gen2 = params(model.generator_ema.module), params(model.generator)
+    assert torch.allclose(ema2, 0.5 * gen1 + 0.5 * gen2, atol=1e-6)
+    assert model.sampling_generator is model.generator_ema.module
+    assert any(key.startswith('generator_ema.module.') for key in model.state_dict())
+
+
 def test_bad_config():
     with pytest.raises(ValueError, match='gp_interval'):
         build(gp_interval=0)
