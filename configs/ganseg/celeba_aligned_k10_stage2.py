@@ -1,7 +1,8 @@
 # GANSeg stage 2 on aligned CelebA, K = 10: DeepLabV3-R50 on pairs from the generator of
 # configs/ganseg/celeba_aligned_k10.py, scored on MAFL (Table 1: 3.98 %).
 #   python tools/train.py configs/ganseg/celeba_aligned_k10_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/celeba_aligned_k10/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/celeba_aligned_k10/iter_30000.pth
 #   python tools/test.py configs/ganseg/celeba_aligned_k10_stage2.py \
 #       work_dirs/celeba_aligned_k10_stage2/iter_10000.pth
 _base_ = [

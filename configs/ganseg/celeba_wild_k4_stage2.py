@@ -1,7 +1,8 @@
 # GANSeg stage 2 on CelebA in the wild, K = 4: as celeba_wild_k4_stage2.py with the generator of
 # configs/ganseg/celeba_wild_k4.py (Table 1: 12.26 %).
 #   python tools/train.py configs/ganseg/celeba_wild_k4_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/celeba_wild_k4/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/celeba_wild_k4/iter_30000.pth
 #   python tools/test.py configs/ganseg/celeba_wild_k4_stage2.py \
 #       work_dirs/celeba_wild_k4_stage2/iter_10000.pth
 _base_ = [

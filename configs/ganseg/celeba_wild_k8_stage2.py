@@ -2,7 +2,8 @@
 # from the frozen stage-1 generator (configs/ganseg/celeba_wild_k8.py), Adam 3e-4, batch 64, 10k
 # iterations (appendix B.4), then scored on MAFL (landmark regression without bias).
 #   python tools/train.py configs/ganseg/celeba_wild_k8_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/celeba_wild_k8/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/celeba_wild_k8/iter_30000.pth
 #   python tools/test.py configs/ganseg/celeba_wild_k8_stage2.py \
 #       work_dirs/celeba_wild_k8_stage2/iter_10000.pth
 _base_ = [

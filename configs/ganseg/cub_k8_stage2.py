@@ -1,7 +1,8 @@
 # GANSeg stage 2 on CUB, K = 8: DeepLabV3-R50 on pairs from the generator of
 # configs/ganseg/cub_k8.py (official log/seg_cub_k8), scored by foreground IoU (Table 2: 0.629).
 #   python tools/train.py configs/ganseg/cub_k8_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/cub_k8/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/cub_k8/iter_30000.pth
 #   python tools/test.py configs/ganseg/cub_k8_stage2.py \
 #       work_dirs/cub_k8_stage2/iter_10000.pth
 _base_ = [

@@ -1,7 +1,8 @@
 # GANSeg stage 2 on Flowers, K = 8: DeepLabV3-R50 on pairs from the generator of
 # configs/ganseg/flowers_k8.py, scored by foreground IoU (Table 2: 0.739).
 #   python tools/train.py configs/ganseg/flowers_k8_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/flowers_k8/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/flowers_k8/iter_30000.pth
 #   python tools/test.py configs/ganseg/flowers_k8_stage2.py \
 #       work_dirs/flowers_k8_stage2/iter_10000.pth
 _base_ = [

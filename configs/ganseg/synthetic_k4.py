@@ -1,7 +1,8 @@
 # GANSeg stage 1 on the embedded synthetic dataset (K = 4), sized to train on a CPU in minutes:
 #   python tools/train.py configs/ganseg/synthetic_k4.py
 #   python tools/train.py configs/ganseg/synthetic_k4_stage2.py      (segmenter, then its test)
-#   python tools/test.py configs/ganseg/synthetic_k4_stage2.py work_dirs/synthetic_k4_stage2/iter_1000.pth
+#   python tools/test.py configs/ganseg/synthetic_k4_stage2.py \
+#       work_dirs/synthetic_k4_stage2/iter_1000.pth
 #
 # The 4-block architecture of ganseg_4block.py with every size shrunk (the official model runs at
 # ~60 s per iteration on two CPU cores, docs/ganseg.md):
@@ -9,8 +10,9 @@
 #   that keeps the masks exactly translation-equivariant at these sizes; official 10);
 # - widths / 8: channels 64 -> 32 -> 16 -> 16 -> 16, D_emb 16, SPADE / AdaIN hidden 16, z 64;
 #   discriminator 4 blocks 16 -> 32 -> 64 -> 64, FC 256 -> 64 -> 1;
-# - batch 16, learning rates x 2 (G 2e-4, D 8e-4) for a short run; everything else official
-#   (C_con 1.25 -> lambda_con 5 at K = 4, R1-free official gradient penalty every 16 D steps).
+# - batch 16, 1,000 iterations, learning rates x 2 (G 2e-4, D 8e-4); everything else as the
+#   official models (C_con 1.25 -> lambda_con 5 at K = 4, gradient penalty every 16th D step, ...).
+# On a busy CPU run with OMP_NUM_THREADS=1 (docs/ganseg.md: 1.5 s instead of 18 s per iteration).
 _base_ = [
     '../_base_/models/ganseg_4block.py', '../_base_/datasets/synthetic_parts.py',
     '../_base_/default_runtime.py'
@@ -35,7 +37,7 @@ model = dict(
 
 optim_wrapper = dict(
     generator=dict(optimizer=dict(lr=2e-4)), discriminator=dict(optimizer=dict(lr=8e-4)))
-train_cfg = dict(max_iters=1500)
+train_cfg = dict(max_iters=1000)
 
 # Rendered once and cached (cache=True), no worker processes: the two CPU cores train.
 train_dataloader = dict(

@@ -12,7 +12,7 @@ _base_ = [
 
 num_parts = 4
 image_size = 32
-stage1_checkpoint = 'work_dirs/synthetic_k4/iter_1500.pth'
+stage1_checkpoint = 'work_dirs/synthetic_k4/iter_1000.pth'
 
 model = dict(
     backbone=dict(stem_channels=16, base_channels=16),

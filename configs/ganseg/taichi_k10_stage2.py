@@ -2,7 +2,8 @@
 # configs/ganseg/taichi_k10.py, scored by keypoint MAE (Table 3: 417.17). The foreground IoU row
 # (0.8538) is configs/ganseg/taichi_k10_stage2_iou.py (same model, the test images with masks).
 #   python tools/train.py configs/ganseg/taichi_k10_stage2.py \
-#       --cfg-options train_dataloader.dataset.checkpoint=work_dirs/taichi_k10/iter_30000.pth
+#       --cfg-options \
+#       train_dataloader.dataset.checkpoint=work_dirs/taichi_k10/iter_30000.pth
 #   python tools/test.py configs/ganseg/taichi_k10_stage2.py \
 #       work_dirs/taichi_k10_stage2/iter_10000.pth
 _base_ = [

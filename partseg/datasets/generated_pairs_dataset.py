@@ -40,8 +40,8 @@ class GeneratedPairsDataset(BaseDataset):
     - ``sample_idx``.
 
     The pool is made when the dataset is initialised and kept as two arrays (about
-    ``4 · S² · num_samples`` bytes). The official code draws a fresh 64,000-pair pool for each of its
-    10 epochs; here one pool serves the whole run (set ``num_samples`` as memory allows).
+    ``4 · S² · num_samples`` bytes). The official code draws a fresh 64,000-pair pool for each of
+    its 10 epochs; here one pool serves the whole run (set ``num_samples`` as memory allows).
 
     Args:
         checkpoint (str): the stage-1 checkpoint (``tools/train.py`` of a ``configs/ganseg``
@@ -80,7 +80,7 @@ class GeneratedPairsDataset(BaseDataset):
                              'config needs the stage-1 generator checkpoint (train stage 1 first, '
                              f'then pass --cfg-options {CHECKPOINT_KEY}=PATH)')
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'GeneratedPairsDataset: seed must be a non-negative int, got {seed!r}')
+            raise ValueError(f'GeneratedPairsDataset: seed must be an int >= 0, got {seed!r}')
         self.checkpoint = str(checkpoint)
         self.num_parts = _check_positive_int(num_parts, 'num_parts')
         self.num_samples = _check_positive_int(num_samples, 'num_samples')
@@ -154,7 +154,7 @@ class GeneratedPairsDataset(BaseDataset):
             out = generator(sample_seeded_noise(generator, seeds, device))
             image = ((out['image'] + 1) * 127.5).round().clamp(0, 255)  # (B, 3, S, S) in [0, 255]
             images.append(image.to(torch.uint8).permute(0, 2, 3, 1).cpu())  # (B, S, S, 3)
-            labels.append(out['masks'].argmax(1).to(torch.uint8).cpu())  # (B, K+1, S, S) -> (B, S, S)
+            labels.append(out['masks'].argmax(1).to(torch.uint8).cpu())  # (B, S, S)
         return torch.cat(images).numpy(), torch.cat(labels).numpy()
 
     # ------------------------------------------------------------------ dataset

@@ -20,7 +20,8 @@ __all__ = [
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.
 _USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
-                KeyError, ValueError, TypeError, pickle.UnpicklingError, ImportError, OSError)
+                KeyError, ValueError, TypeError, pickle.UnpicklingError, ImportError, OSError,
+                FloatingPointError)
 
 
 class UserError(Exception):

@@ -76,7 +76,8 @@ def test_schedule_and_png(tmp_path):
     assert calls == [[7, 8]] * 3  # after iterations 2, 4 and the last one (5)
     written = sorted(p.name for p in (tmp_path / 'vis_data' / 'vis_image').glob('*.png'))
     assert written == ['generated_grid_2.png', 'generated_grid_4.png', 'generated_grid_5.png']
-    png = np.asarray(Image.open(tmp_path / 'vis_data' / 'vis_image' / 'generated_grid_2.png').convert('RGB'))
+    png_path = tmp_path / 'vis_data' / 'vis_image' / 'generated_grid_2.png'
+    png = np.asarray(Image.open(png_path).convert('RGB'))
     assert png.shape == (4, 2 * 2 * 4, 3)
 
 

@@ -68,5 +68,6 @@ optim_wrapper = dict(
 param_scheduler = []
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000)
 
-# Samples with their points and masks: <work_dir>/<timestamp>/vis_data/vis_image/generated_grid_*.png
+# Samples with their points and masks:
+#   <work_dir>/<timestamp>/vis_data/vis_image/generated_grid_<iter>.png
 custom_hooks = [dict(type='GeneratedGridHook', interval=1000, num_samples=16, nrow=4)]

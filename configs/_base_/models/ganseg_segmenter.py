@@ -15,6 +15,7 @@ model = dict(
         mean=[127.5] * 3,
         std=[127.5] * 3,
         bgr_to_rgb=False,
+        size_divisor=8,  # output stride 8; a no-op for the 32 / 128 px images
         pad_val=0,
         seg_pad_val=255),
     backbone=dict(
@@ -39,7 +40,7 @@ model = dict(
         norm_cfg=norm_cfg,
         align_corners=False,
         loss_decode=[
-            dict(type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
+            dict(type='CrossEntropyLoss', use_sigmoid=False, avg_non_ignore=True, loss_weight=0.5),
             dict(type='partseg.SoftDiceLoss', loss_weight=0.5),
         ]),
     train_cfg=dict(),

@@ -156,7 +156,7 @@ class GANSegGenerator(BaseModule):
             bg_position=torch.rand(batch_size, 2, device=device) * 2 - 1)
 
     def forward(self, noise: Dict[str, Tensor]) -> Dict[str, Tensor]:
-        """Noise dict (see :meth:`sample_noise`) -> dict of image, masks, points, ... (class doc)."""
+        """Noise dict (:meth:`sample_noise`) -> dict of image, masks, points, ... (class doc)."""
         missing = [key for key in NOISE_KEYS if key not in noise]
         unknown = [key for key in noise if key not in NOISE_KEYS]
         if missing or unknown:

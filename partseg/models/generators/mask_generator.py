@@ -1,4 +1,4 @@
-"""Mask generator (level 2), He et al. 2022 Eq. (4)-(6) with the margin-and-crop scheme of Eq. (12)."""
+"""Mask generator (level 2), He et al. 2022 Eq. (4)-(6), margin-and-crop scheme of Eq. (12)."""
 from typing import Optional, Sequence, Tuple
 
 import torch

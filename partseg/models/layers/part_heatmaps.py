@@ -26,7 +26,7 @@ class PartHeatmaps(nn.Module):
         self.eps = eps
 
     def forward(self, locations: Tensor, scales: Tensor, grid: Tensor) -> Tensor:
-        """``locations`` (B, K, 2), ``scales`` (B, K), ``grid`` (H, W, 2) -> heatmaps (B, K, H, W)."""
+        """``locations`` (B, K, 2), ``scales`` (B, K), ``grid`` (H, W, 2) -> (B, K, H, W)."""
         diff = grid[None, None] - locations[:, :, None, None, :]  # (B, K, H, W, 2)
         scales = scales[:, :, None, None]  # (B, K) -> (B, K, 1, 1)
         if self.heatmap_type == 'gaussian':

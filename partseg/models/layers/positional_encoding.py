@@ -1,4 +1,5 @@
-"""Relative positional encoding start tensors, He et al. 2022 Eq. (5), on the margin grid of Eq. (12).
+"""Relative positional encoding start tensors, He et al. 2022 Eq. (5), on the margin grids of
+Eq. (12).
 
 Also the margin-and-crop helpers of Sec. 3.3 that every GANSeg generator shares: the margin grid,
 the feature-map resolution schedule and "2x upsample, then crop back to the margin".
@@ -33,11 +34,12 @@ def margin_grid(height: int,
                 dtype=torch.float32) -> Tensor:
     """Margin grid, He et al. 2022 Eq. (12): (H+2m, W+2m, 2) pixel coordinates (x, y).
 
-    ``grid_type='centres'`` (paper): the (W + 2m) columns tile ``[-1 - 2m/W, 1 + 2m/W]`` (Eq. 12 with
-    m = 10), so column j (j = -m .. W+m-1 relative to the image) is centred at
+    ``grid_type='centres'`` (paper): the (W + 2m) columns tile ``[-1 - 2m/W, 1 + 2m/W]``
+    (Eq. 12 with m = 10), so column j (j = -m .. W+m-1 relative to the image) is centred at
     ``x_j = -1 + (2j + 1) / W``; inside the image these are the pixel centres of the project's
     coordinate convention (``align_corners=False``), which 2x bilinear upsampling preserves.
-    ``grid_type='linspace'`` (official code): ``x_j = -1 + 2j / (W - 1)``, i.e. ``linspace(-1, 1, W)``
+    ``grid_type='linspace'`` (official code): ``x_j = -1 + 2j / (W - 1)``, i.e.
+    ``linspace(-1, 1, W)``
     extended by m steps on each side (image corners at exactly ±1).
     Rows likewise give y. ``grid[i, j] = (x_j, y_i)``.
     """
@@ -58,7 +60,7 @@ def margin_grid(height: int,
 
 
 def crop_margin(x: Tensor, margin: int) -> Tensor:
-    """Drop ``margin`` pixels on each side of the last two dims: (..., H+2m, W+2m) -> (..., H, W)."""
+    """Drop ``margin`` pixels on each side of the last two dims: (.., H+2m, W+2m) -> (.., H, W)."""
     if margin == 0:
         return x
     return x[..., margin:-margin, margin:-margin]
@@ -72,7 +74,7 @@ def upsample_and_crop(x: Tensor, margin: int) -> Tensor:
 
 
 def check_feature_map_sizes(sizes: Sequence[int], key: str = 'feature_map_sizes') -> Tuple[int]:
-    """Validate a block resolution schedule: positive ints, each the same as or twice the previous."""
+    """Validate a block resolution schedule: positive ints, each equal to or twice the last."""
     sizes = tuple(sizes)
     if not sizes or any(isinstance(s, bool) or not isinstance(s, int) or s <= 0 for s in sizes):
         raise ValueError(f'{key} must be a non-empty sequence of positive ints, got {sizes!r}')
@@ -90,7 +92,7 @@ def upsample_flags(sizes: Sequence[int]) -> Tuple[bool]:
 
 @MODELS.register_module()
 class RelativePositionalEncoding(nn.Module):
-    """Relative positional encoding, He et al. 2022 Eq. (5): ``[sin(πFC(p - x_i)), cos(πFC(p - x_i))]``.
+    """Relative positional encoding, He et al. 2022 Eq. (5): ``[sin(πFC(p - x)), cos(πFC(p - x))]``.
 
     The pixel-minus-point differences ``p - x_i`` of all N points are stacked into 2N channels
     (point-major: ``(x_1, y_1, x_2, y_2, ...)``), mapped by a linear layer without activation to

@@ -9,7 +9,7 @@ from partseg.registry import MODELS
 
 
 class SPADE(nn.Module):
-    """SPADE normalisation, He et al. 2022 appendix B.2: ``(1 + γ(F_style)) ⊗ BN(F_input) + β(F_style)``.
+    """SPADE normalisation, He et al. 2022 appendix B.2: ``(1 + γ(F_style)) ⊗ BN(F) + β(F_style)``.
 
     BatchNorm without affine parameters normalises the input over batch and space; a shared 3x3 conv
     (``hidden_channels``, LeakyReLU) followed by one 3x3 conv each maps the style map to per-pixel
