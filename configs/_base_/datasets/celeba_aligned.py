@@ -60,5 +60,11 @@ test_dataloader = dict(
         ]))
 val_dataloader = test_dataloader
 
-test_evaluator = [dict(type='LandmarkRegressionMetric', fit='no_bias')]
+# The paper's metric first; then NMI / ARI of keypoint id vs. predicted part at the visible
+# landmarks (Choudhury et al. 2021; not in the DisPart / GANSeg tables), scored like the
+# landmark error on the MAFL test images only (split='test').
+test_evaluator = [
+    dict(type='LandmarkRegressionMetric', fit='no_bias'),
+    dict(type='PartNMIARIMetric', split='test'),
+]
 val_evaluator = test_evaluator

@@ -8,7 +8,9 @@ from mmengine.evaluator import BaseMetric
 
 from partseg.evaluation.functional import centred_ellipse_mask, mask_iou
 from partseg.registry import METRICS
-from .sample_fields import get_pixel_data
+from .sample_fields import get_field, get_pixel_data
+
+SPLITS = ('train', 'test')
 
 
 @METRICS.register_module()
@@ -25,6 +27,13 @@ class ForegroundIoUMetric(BaseMetric):
     ``fg_iou_all_foreground_baseline`` (every pixel foreground) and
     ``fg_iou_centred_ellipse_baseline`` (a centred ellipse with semi-axes ``ellipse_axes`` as
     fractions of (W, H)). ``process`` keeps three floats per image.
+
+    ``split='test'`` (or ``'train'``) scores only the samples whose metainfo
+    ``regression_split`` has that value: a landmark test loader that also holds the
+    regression-fit images (which may have no mask) then gives the IoU of the scored images only,
+    as the Taichi protocol (He et al. 2022 Table 3: IoU on the 300 test images). The other
+    samples are not read; each still leaves a placeholder entry, so the per-sample results stay
+    exact under DDP. ``None`` (default) scores every sample.
     """
 
     default_prefix: Optional[str] = 'parts'
@@ -32,6 +41,7 @@ class ForegroundIoUMetric(BaseMetric):
     def __init__(self,
                  ellipse_axes: Tuple[float, float] = (0.35, 0.35),
                  report_baselines: bool = True,
+                 split: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -40,13 +50,20 @@ class ForegroundIoUMetric(BaseMetric):
         if len(axes) != 2 or min(axes) <= 0:
             raise ValueError(f'ForegroundIoUMetric: ellipse_axes must be 2 positive fractions '
                              f'of (W, H), got {ellipse_axes!r}')
+        if split is not None and split not in SPLITS:
+            raise ValueError(f'ForegroundIoUMetric: split must be None or one of {SPLITS}, '
+                             f'got {split!r}')
         self.ellipse_axes = axes
         self.report_baselines = report_baselines
+        self.split = split
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Reduce each sample to its IoU (and the baselines' IoUs)."""
         name = type(self).__name__
         for sample in data_samples:
+            if not self._selected(sample):
+                self.results.append(dict(skipped=True))  # one entry per sample (DDP padding)
+                continue
             gt = get_pixel_data(sample, 'gt_fg_mask', name)
             if gt.dtype != torch.bool:
                 raise TypeError(f"{name}: 'gt_fg_mask' must be a bool mask, got {gt.dtype} "
@@ -67,9 +84,21 @@ class ForegroundIoUMetric(BaseMetric):
                 result['centred_ellipse_iou'] = mask_iou(ellipse, gt).item()
             self.results.append(result)
 
+    def _selected(self, sample: dict) -> bool:
+        """Whether ``sample`` is scored: always without ``split``, else by its tag."""
+        if self.split is None:
+            return True
+        name = type(self).__name__
+        tag = get_field(sample, 'regression_split', name)
+        if tag not in SPLITS:
+            raise ValueError(f"{name}: 'regression_split' must be 'train' or 'test', got {tag!r}")
+        return tag == self.split
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
+        results = [r for r in results if not r.get('skipped', False)]
         if not results:
-            raise ValueError(f'{type(self).__name__}: no samples were processed')
+            where = '' if self.split is None else f" with regression_split '{self.split}'"
+            raise ValueError(f'{type(self).__name__}: no samples{where} were processed')
         metrics = dict(fg_iou=float(np.mean([r['iou'] for r in results])))
         if self.report_baselines:
             metrics['fg_iou_all_foreground_baseline'] = float(

@@ -10,9 +10,10 @@ from mmengine.logging import print_log
 from partseg.evaluation.functional import (adjusted_rand_index, contingency_table,
                                            normalized_mutual_info)
 from partseg.registry import METRICS
-from .sample_fields import get_image_size, get_landmarks, get_pixel_data
+from .sample_fields import get_field, get_image_size, get_landmarks, get_pixel_data
 
 FOREGROUND_PROTOCOLS = ('drop_background', 'argmax_foreground')
+SPLITS = ('train', 'test')
 
 
 def _pad_and_sum(tables: List[np.ndarray]) -> np.ndarray:
@@ -40,12 +41,19 @@ class PartNMIARIMetric(BaseMetric):
       Empty (every keypoint on background) gives NaN and a warning.
 
     NMI uses the arithmetic-mean normalisation (scikit-learn's default).
+
+    ``split='test'`` (or ``'train'``) scores only the samples whose metainfo
+    ``regression_split`` has that value, so a landmark test loader, which also holds the
+    regression-fit images, gives NMI / ARI on the scored test images as Choudhury et al. report
+    them. The other samples are not read; each still leaves a placeholder entry, so the results
+    stay exact under DDP. ``None`` (default) scores every sample.
     """
 
     default_prefix: Optional[str] = 'parts'
 
     def __init__(self,
                  foreground_protocol: str = 'drop_background',
+                 split: Optional[str] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -53,12 +61,19 @@ class PartNMIARIMetric(BaseMetric):
         if foreground_protocol not in FOREGROUND_PROTOCOLS:
             raise ValueError(f'PartNMIARIMetric: foreground_protocol must be one of '
                              f'{FOREGROUND_PROTOCOLS}, got {foreground_protocol!r}')
+        if split is not None and split not in SPLITS:
+            raise ValueError(f'PartNMIARIMetric: split must be None or one of {SPLITS}, '
+                             f'got {split!r}')
         self.foreground_protocol = foreground_protocol
+        self.split = split
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Reduce each sample to its (N, L) contingency table of (keypoint id, predicted label)."""
         name = type(self).__name__
         for sample in data_samples:
+            if not self._selected(sample):
+                self.results.append(dict(skipped=True))  # one entry per sample (DDP padding)
+                continue
             pred = get_pixel_data(sample, 'pred_sem_seg', name)
             if pred.dim() != 3 or pred.shape[0] != 1:
                 raise ValueError(f"{name}: 'pred_sem_seg' must be (1, H, W), "
@@ -85,26 +100,42 @@ class PartNMIARIMetric(BaseMetric):
                                                        logits.shape[0])
             self.results.append(result)
 
+    def _selected(self, sample: dict) -> bool:
+        """Whether ``sample`` is scored: always without ``split``, else by its tag."""
+        if self.split is None:
+            return True
+        name = type(self).__name__
+        tag = get_field(sample, 'regression_split', name)
+        if tag not in SPLITS:
+            raise ValueError(f"{name}: 'regression_split' must be 'train' or 'test', got {tag!r}")
+        return tag == self.split
+
     def compute_metrics(self, results: List[dict]) -> Dict[str, float]:
         name = type(self).__name__
+        results = [r for r in results if not r.get('skipped', False)]
         if not results:
-            raise ValueError(f'{name}: no samples were processed')
+            where = '' if self.split is None else f" with regression_split '{self.split}'"
+            raise ValueError(f'{name}: no samples{where} were processed')
         if len({r['table'].shape[0] for r in results}) > 1:
             raise ValueError(f'{name}: every sample must have the same number of landmarks')
         table = _pad_and_sum([r['table'] for r in results])  # (N, L)
         if table.sum() == 0:
             raise ValueError(f'{name}: no test sample has a visible landmark')
-        metrics = dict(nmi=normalized_mutual_info(table) * 100,
-                       ari=adjusted_rand_index(table) * 100)
+        metrics = dict(
+            nmi=normalized_mutual_info(table) * 100, ari=adjusted_rand_index(table) * 100)
         if self.foreground_protocol == 'argmax_foreground':
             fg_table = _pad_and_sum([r['fg_table'] for r in results])
         else:
             fg_table = table[:, 1:]  # drop the keypoints predicted as background
         if fg_table.sum() == 0:
-            print_log(f'{name}: every visible keypoint falls on predicted background; '
-                      'nmi_fg and ari_fg are NaN', logger='current', level=logging.WARNING)
+            print_log(
+                f'{name}: every visible keypoint falls on predicted background; '
+                'nmi_fg and ari_fg are NaN',
+                logger='current',
+                level=logging.WARNING)
             metrics.update(nmi_fg=float('nan'), ari_fg=float('nan'))
         else:
-            metrics.update(nmi_fg=normalized_mutual_info(fg_table) * 100,
-                           ari_fg=adjusted_rand_index(fg_table) * 100)
+            metrics.update(
+                nmi_fg=normalized_mutual_info(fg_table) * 100,
+                ari_fg=adjusted_rand_index(fg_table) * 100)
         return metrics

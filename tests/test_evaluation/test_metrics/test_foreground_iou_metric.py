@@ -64,10 +64,12 @@ def test_prediction_at_another_resolution_is_resized_nearest(make_sample, run_ev
 
 
 def test_split_over_ranks_gives_the_same_scores(make_sample, run_evaluator, run_ddp,
-                                                 run_two_chunks):
+                                                run_two_chunks):
     samples = _samples(make_sample) * 2 + [make_sample(pred=PRED_A, gt_fg=GT_B)]
-    single = {key.split('/')[1]: value
-              for key, value in run_evaluator(ForegroundIoUMetric(), samples).items()}
+    single = {
+        key.split('/')[1]: value
+        for key, value in run_evaluator(ForegroundIoUMetric(), samples).items()
+    }
     # A, B, A, B, and A's prediction on B's GT (IoU 0): mean (2 x 2/3) / 5
     assert single['fg_iou'] == pytest.approx(4 / 3 / 5)
     assert run_ddp(ForegroundIoUMetric, samples) == pytest.approx(single)  # one padded sample
@@ -87,3 +89,62 @@ def test_bad_inputs_raise_one_line_errors(make_sample):
         metric.compute_metrics([])
     with pytest.raises(ValueError, match='ellipse_axes'):
         ForegroundIoUMetric(ellipse_axes=(0.3, 0.0))
+
+
+def _tagged_samples(make_sample):
+    """A (test, IoU 4/6), a train image without a mask, B's prediction on GT_B (test, IoU 0), a
+    second maskless train image, A again (test): the Taichi layout of regression-fit images
+    without masks beside scored test images with masks."""
+    return [
+        make_sample(split='test', pred=PRED_A, gt_fg=GT_A),
+        make_sample(split='train', pred=PRED_A),
+        make_sample(split='test', pred=PRED_B, gt_fg=GT_B),
+        make_sample(split='train', pred=PRED_B),
+        make_sample(split='test', pred=PRED_A, gt_fg=GT_A),
+    ]
+
+
+def test_split_scores_only_the_tagged_samples(make_sample, run_evaluator):
+    metrics = run_evaluator(ForegroundIoUMetric(split='test'), _tagged_samples(make_sample))
+    # test images only: (4/6 + 0 + 4/6) / 3; the maskless train images are never read
+    assert metrics['parts/fg_iou'] == pytest.approx(4 / 9)
+    # all foreground: 4 / 16 on each of the three; ellipse: 1/7, 0, 1/7
+    assert metrics['parts/fg_iou_all_foreground_baseline'] == pytest.approx(0.25)
+    assert metrics['parts/fg_iou_centred_ellipse_baseline'] == pytest.approx(2 / 21)
+    # split='train' on images that all have masks: only B (IoU 0) is tagged 'train'
+    samples = [
+        make_sample(split='test', pred=PRED_A, gt_fg=GT_A),
+        make_sample(split='train', pred=PRED_B, gt_fg=GT_B)
+    ]
+    assert run_evaluator(ForegroundIoUMetric(split='train'), samples)['parts/fg_iou'] == 0.0
+    # split=None (default) scores both: (4/6 + 0) / 2
+    assert run_evaluator(ForegroundIoUMetric(), samples)['parts/fg_iou'] == pytest.approx(1 / 3)
+
+
+def test_split_is_exact_over_ranks(make_sample, run_evaluator, run_ddp, run_two_chunks):
+    samples = _tagged_samples(make_sample)
+
+    def make():
+        return ForegroundIoUMetric(split='test')
+
+    # 5 samples on 2 ranks: the sampler pads with sample 0 (a test image); a skipped sample that
+    # left no entry would shift the truncation and count that duplicate (IoU 4/6) again
+    assert run_ddp(make, samples)['fg_iou'] == pytest.approx(4 / 9)
+    assert run_ddp(make, samples, world_size=3)['fg_iou'] == pytest.approx(4 / 9)
+    assert run_two_chunks(make, samples)['fg_iou'] == pytest.approx(4 / 9)
+
+
+def test_split_bad_inputs_raise_one_line_errors(make_sample):
+    with pytest.raises(ValueError, match="split must be None or one of \\('train', 'test'\\)"):
+        ForegroundIoUMetric(split='val')
+    metric = ForegroundIoUMetric(split='test')
+    untagged = make_sample(pred=PRED_A, gt_fg=GT_A).to_dict()
+    del untagged['regression_split']
+    with pytest.raises(KeyError, match="no 'regression_split'"):
+        metric.process(None, [untagged])
+    mistagged = make_sample(split='Test', pred=PRED_A, gt_fg=GT_A).to_dict()
+    with pytest.raises(ValueError, match="'regression_split' must be 'train' or 'test'"):
+        metric.process(None, [mistagged])
+    metric.process(None, [make_sample(split='train', pred=PRED_A).to_dict()])
+    with pytest.raises(ValueError, match="no samples with regression_split 'test' were processed"):
+        metric.compute_metrics(metric.results)

@@ -76,8 +76,9 @@ def test_argmax_foreground_protocol_by_hand(make_sample, run_evaluator):
 
 def test_invisible_keypoints_are_skipped(make_sample, run_evaluator):
     # image 5 has both keypoints on part 2 but only kp1 visible: kp1's row becomes [1, 1, 3]
-    samples = _samples(make_sample) + [make_sample(logits=_logits((2, 2)), landmarks=KEYPOINTS,
-                                                   visible=(False, True))]
+    samples = _samples(make_sample) + [
+        make_sample(logits=_logits((2, 2)), landmarks=KEYPOINTS, visible=(False, True))
+    ]
     metrics = run_evaluator(PartNMIARIMetric(), samples)
     assert metrics['parts/nmi'] == pytest.approx(_nmi_2x2([[1, 3, 0], [1, 1, 3]]) * 100)
 
@@ -87,8 +88,13 @@ def test_landmarks_are_mapped_to_the_prediction_frame(make_sample, run_evaluator
     # (1.0, 7.9) px -> (0.5, 3.95) -> row 3, col 0. Labels 1 and 2 there: perfect agreement.
     pred = torch.zeros(4, 4, dtype=torch.long)
     pred[0, 3], pred[3, 0] = 1, 2
-    samples = [make_sample(pred=pred, landmarks=((6.5, 1.0), (1.0, 7.9)), img_hw=(8, 8),
-                           logits=torch.zeros(3, 4, 4)) for _ in range(2)]
+    samples = [
+        make_sample(
+            pred=pred,
+            landmarks=((6.5, 1.0), (1.0, 7.9)),
+            img_hw=(8, 8),
+            logits=torch.zeros(3, 4, 4)) for _ in range(2)
+    ]
     metrics = run_evaluator(PartNMIARIMetric(), samples)
     assert metrics['parts/nmi'] == pytest.approx(100.0) and metrics['parts/ari'] == 100.0
 
@@ -100,11 +106,14 @@ def test_all_keypoints_on_background_gives_nan_fg_scores(make_sample, run_evalua
 
 
 def test_split_over_ranks_gives_the_same_scores(make_sample, run_evaluator, run_ddp,
-                                                 run_two_chunks):
+                                                run_two_chunks):
     samples = _samples(make_sample) + _samples(make_sample, labels=((2, 1), ))
     for protocol in ('drop_background', 'argmax_foreground'):
-        single = {key.split('/')[1]: value for key, value in run_evaluator(
-            PartNMIARIMetric(foreground_protocol=protocol), samples).items()}
+        single = {
+            key.split('/')[1]: value
+            for key, value in run_evaluator(
+                PartNMIARIMetric(foreground_protocol=protocol), samples).items()
+        }
 
         def make():
             return PartNMIARIMetric(foreground_protocol=protocol)
@@ -128,3 +137,59 @@ def test_bad_inputs_raise_one_line_errors(make_sample):
         metric.compute_metrics([])
     with pytest.raises(ValueError, match='foreground_protocol must be one of'):
         PartNMIARIMetric(foreground_protocol='ignore')
+
+
+def _tagged_samples(make_sample):
+    """The four images above tagged 'test', plus one regression-fit image tagged 'train' with
+    labels (2, 1), placed second so that rank padding and chunking both meet it."""
+    test = _samples(make_sample, split='test')
+    return test[:1] + _samples(make_sample, labels=((2, 1), ), split='train') + test[1:]
+
+
+def test_split_scores_only_the_tagged_samples(make_sample, run_evaluator):
+    samples = _tagged_samples(make_sample)
+    metrics = run_evaluator(PartNMIARIMetric(split='test'), samples)
+    # the test images alone: the table [[1, 3, 0], [1, 1, 2]] of the first test above
+    assert metrics['parts/ari'] == pytest.approx(2 / 23 * 100)
+    mi = 3 / 8 * math.log(1.5) + math.log(2) / 8
+    assert metrics['parts/nmi'] == pytest.approx(mi / (1.25 * math.log(2)) * 100)
+    assert metrics['parts/ari_fg'] == pytest.approx(12 / 37 * 100)
+    # split=None adds the train image: [[1, 3, 1], [1, 2, 2]], n = 10. ARI: sum C(n_ij, 2) = 5;
+    # rows 2 x C(5, 2) = 20; cols C(2,2) + C(5,2) + C(3,2) = 14; C(10, 2) = 45; E = 56/9;
+    # max 17 -> (5 - 56/9) / (17 - 56/9) = -11/97
+    everything = run_evaluator(PartNMIARIMetric(), samples)
+    assert everything['parts/ari'] == pytest.approx(-11 / 97 * 100)
+    assert everything['parts/nmi'] == pytest.approx(_nmi_2x2([[1, 3, 1], [1, 2, 2]]) * 100)
+    # split='train': the one train image, kp0 -> part 2, kp1 -> part 1: perfect agreement
+    train = run_evaluator(PartNMIARIMetric(split='train'), samples)
+    assert train['parts/nmi'] == pytest.approx(100.0) and train['parts/ari'] == 100.0
+
+
+def test_split_is_exact_over_ranks(make_sample, run_evaluator, run_ddp, run_two_chunks):
+    samples = _tagged_samples(make_sample)
+    expected = {
+        key.split('/')[1]: value
+        for key, value in run_evaluator(
+            PartNMIARIMetric(split='test'), _samples(make_sample, split='test')).items()
+    }
+
+    def make():
+        return PartNMIARIMetric(split='test')
+
+    # 5 samples on 2 ranks (padded with sample 0, a test image) and on 3 (padded with 0)
+    assert run_ddp(make, samples) == pytest.approx(expected)
+    assert run_ddp(make, samples, world_size=3) == pytest.approx(expected)
+    assert run_two_chunks(make, samples) == pytest.approx(expected)
+
+
+def test_split_bad_inputs_raise_one_line_errors(make_sample):
+    with pytest.raises(ValueError, match="split must be None or one of \\('train', 'test'\\)"):
+        PartNMIARIMetric(split='all')
+    metric = PartNMIARIMetric(split='test')
+    untagged = _samples(make_sample)[0].to_dict()
+    del untagged['regression_split']
+    with pytest.raises(KeyError, match="no 'regression_split'"):
+        metric.process(None, [untagged])
+    metric.process(None, [_samples(make_sample, split='train')[0].to_dict()])
+    with pytest.raises(ValueError, match="no samples with regression_split 'test' were processed"):
+        metric.compute_metrics(metric.results)
