@@ -1,39 +1,19 @@
-# GANSeg stage 2 on aligned CelebA, K = 10: DeepLabV3-R50 on pairs from the generator of
-# configs/ganseg/celeba_aligned_k10.py, scored on MAFL (Table 1: 3.98 %).
-#   python tools/train.py configs/ganseg/celeba_aligned_k10_stage2.py \
-#       --cfg-options \
-#       train_dataloader.dataset.checkpoint=work_dirs/celeba_aligned_k10/iter_30000.pth
+# GANSeg stage 2 on aligned CelebA, K = 10 (He et al. 2022 Table 1: 3.98 %): DeepLabV3-R50 on
+# pairs from the generator of configs/ganseg/celeba_aligned_k10.py, scored on MAFL.
+#   python tools/train.py configs/ganseg/celeba_aligned_k10_stage2.py
 #   python tools/test.py configs/ganseg/celeba_aligned_k10_stage2.py \
 #       work_dirs/celeba_aligned_k10_stage2/iter_10000.pth
-_base_ = [
-    '../_base_/models/ganseg_segmenter.py', '../_base_/datasets/celeba_aligned.py',
-    '../_base_/schedules/iter_10k_adam.py', '../_base_/default_runtime.py'
-]
+# Another stage-1 checkpoint: --cfg-options train_dataloader.dataset.checkpoint=PATH
+_base_ = ['../_base_/ganseg_stage2.py', '../_base_/datasets/celeba_aligned.py']
 
 num_parts = 10
+# written by: python tools/train.py configs/ganseg/celeba_aligned_k10.py
 stage1_checkpoint = 'work_dirs/celeba_aligned_k10/iter_30000.pth'
 
-model = dict(
-    backbone=dict(init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet50')),
-    decode_head=dict(num_classes=num_parts + 1))
-
-# Pairs are sampled once on the GPU when available ('auto'), 64,000 like one official epoch.
+model = dict(decode_head=dict(num_classes=num_parts + 1))
 train_dataloader = dict(
-    _delete_=True,
-    batch_size=64,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
+    _base_.pairs_dataloader,
     dataset=dict(
-        type='GeneratedPairsDataset',
-        checkpoint=stage1_checkpoint,
-        num_parts=num_parts,
-        num_samples=64000,
-        batch_size=256,
-        device='auto',
-        pipeline=[dict(type='LoadPartImage'), dict(type='PackPartInputs')]))
-
-# No validation while training (the official code has none); tools/test.py scores test_dataloader.
-val_dataloader = None
+        _base_.pairs_dataloader.dataset, num_parts=num_parts, checkpoint=stage1_checkpoint))
+val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
-val_cfg = None

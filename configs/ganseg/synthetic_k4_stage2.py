@@ -1,36 +1,34 @@
 # GANSeg stage 2 on the synthetic dataset (K = 4), CPU-sized: a DeepLabV3 (ResNet-50 with its
-# widths / 4, output stride 8, ASPP) trained on 4,000 pairs from the stage-1 generator of
+# widths / 4, output stride 8, ASPP) trained on pairs from the stage-1 generator of
 # configs/ganseg/synthetic_k4.py, then scored on held-out synthetic images (landmark regression,
 # foreground IoU, NMI / ARI), all at 32 px.
 #   python tools/train.py configs/ganseg/synthetic_k4_stage2.py
 #   python tools/test.py configs/ganseg/synthetic_k4_stage2.py \
 #       work_dirs/synthetic_k4_stage2/iter_1000.pth
-_base_ = [
-    '../_base_/models/ganseg_segmenter.py', '../_base_/datasets/synthetic_parts.py',
-    '../_base_/schedules/iter_10k_adam.py', '../_base_/default_runtime.py'
-]
+_base_ = ['../_base_/ganseg_stage2.py', '../_base_/datasets/synthetic_parts.py']
 
 num_parts = 4
 image_size = 32
+# written by: python tools/train.py configs/ganseg/synthetic_k4.py
 stage1_checkpoint = 'work_dirs/synthetic_k4/iter_1000.pth'
 
 model = dict(
-    backbone=dict(stem_channels=16, base_channels=16),
+    backbone=dict(stem_channels=16, base_channels=16, init_cfg=None),
     decode_head=dict(in_channels=512, channels=64, num_classes=num_parts + 1))
 
+# One pool of 4,000 pairs sampled on the CPU and reused ('never'): fresh pairs for each of the 4
+# passes (1,000 iterations of 16) would cost 12,000 more generator samples on a CPU.
 train_dataloader = dict(
-    _delete_=True,
+    _base_.pairs_dataloader,
     batch_size=16,
-    num_workers=0,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
     dataset=dict(
-        type='GeneratedPairsDataset',
-        checkpoint=stage1_checkpoint,
+        _base_.pairs_dataloader.dataset,
         num_parts=num_parts,
+        checkpoint=stage1_checkpoint,
         num_samples=4000,
-        batch_size=64,
-        device='cpu',
-        pipeline=[dict(type='LoadPartImage'), dict(type='PackPartInputs')]))
+        resample='never',
+        num_epochs=1,
+        device='cpu'))
 
 test_pipeline = [
     dict(type='LoadPartImage'),
@@ -63,7 +61,6 @@ test_dataloader = dict(
         ]))
 val_dataloader = None
 val_evaluator = None
-val_cfg = None
 
 optim_wrapper = dict(optimizer=dict(lr=1e-3))
 train_cfg = dict(max_iters=1000, val_interval=100000)

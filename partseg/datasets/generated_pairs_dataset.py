@@ -1,20 +1,22 @@
 """Image / part-mask pairs sampled from a frozen GANSeg generator: the training data of GANSeg's
 stage-2 segmenter, He et al. 2022 Sec. 3 ("we generate mask-image pairs to train DeepLab V3")."""
 import copy
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
+from torch.utils.data import get_worker_info
 
 from partseg.registry import DATASETS, MODELS
 
 CHECKPOINT_KEY = 'train_dataloader.dataset.checkpoint'
+RESAMPLE_MODES = ('epoch', 'never')
 
 
 def sample_seed(seed: int, index: int) -> int:
-    """The 32-bit torch seed of pair ``index`` of the pool with base seed ``seed``."""
+    """The 32-bit torch seed of pair ``index`` of the dataset with base seed ``seed``."""
     return int(np.random.SeedSequence((seed, index)).generate_state(1)[0])
 
 
@@ -26,22 +28,31 @@ def _check_positive_int(value, key: str) -> int:
 
 @DATASETS.register_module()
 class GeneratedPairsDataset(BaseDataset):
-    """Pairs (image, part labels) sampled once from a trained, frozen stage-1 GANSeg generator.
+    """Pairs (image, part labels) sampled from a trained, frozen stage-1 GANSeg generator.
 
-    Loads the generator weights from the stage-1 checkpoint (``weights_only=True``), puts the
-    generator in eval mode (BatchNorm running statistics, as the official code does) and samples a
-    pool of ``num_samples`` pairs on ``device`` in batches of ``batch_size``. Sample ``i`` is drawn
-    from its own seed :func:`sample_seed` ``(seed, i)``, so the pool does not depend on the batch
-    size or the device. Each entry is
+    The dataset is ``num_epochs`` passes of ``num_samples`` pairs (``len = num_samples ·
+    num_epochs``). Pair ``g`` is drawn from its own seed :func:`sample_seed` ``(seed, g)``, so it
+    depends on nothing else (batch size, device, worker, order of fetching):
+
+    - ``resample='epoch'`` (the official code, default): every pass has fresh pairs; pass ``e``
+      holds pairs ``e·N … (e+1)·N − 1``. Pairs are generated when fetched, never stored: a
+      DataLoader batch is generated in one generator pass (:meth:`__getitems__`). The official
+      ``train_seg.py`` draws 64,000 new pairs for each of its 10 epochs, i.e. 640,000 pairs each
+      seen once; ``num_samples=64000, num_epochs=10`` under mmengine's ``InfiniteSampler`` (a
+      seeded permutation of all indices per pass over the dataset) shows each of the same
+      640,000 pairs once in 10,000 iterations of 64. Resume (``IterBasedTrainLoop`` replays the
+      sampler) sees exactly the same pairs.
+    - ``resample='never'``: one pool of ``num_samples`` pairs (pass 0's) is sampled when the
+      dataset is initialised and kept in memory (``4 · S² · num_samples`` bytes); index ``g`` is
+      pool pair ``g mod N``, so every pass repeats it.
+
+    The generator is loaded weights-only from the stage-1 checkpoint and run in eval mode
+    (BatchNorm running statistics, as the official code does). Each entry is
 
     - ``img``: (S, S, 3) uint8 RGB, the generated image mapped from [-1, 1] to [0, 255];
     - ``gt_seg_map``: (S, S) uint8, the argmax of the K+1 generated masks (0 = background,
       1..K the parts), the official code's labels;
-    - ``sample_idx``.
-
-    The pool is made when the dataset is initialised and kept as two arrays (about
-    ``4 · S² · num_samples`` bytes). The official code draws a fresh 64,000-pair pool for each of
-    its 10 epochs; here one pool serves the whole run (set ``num_samples`` as memory allows).
+    - ``sample_idx``: ``g``.
 
     Args:
         checkpoint (str): the stage-1 checkpoint (``tools/train.py`` of a ``configs/ganseg``
@@ -50,11 +61,15 @@ class GeneratedPairsDataset(BaseDataset):
             ValueError naming both otherwise).
         generator (dict, optional): the stage-1 generator config. None (default) reads
             ``model.generator`` from the config stored in the checkpoint's ``meta['cfg']``.
-        num_samples (int): pairs in the pool.
+        num_samples (int): pairs per pass (official: 64,000).
+        resample (str): ``'epoch'`` (fresh pairs every pass, official) or ``'never'`` (one pool).
+        num_epochs (int): passes in the dataset (official: 10); past them mmengine's
+            ``InfiniteSampler`` starts over with the same pairs.
         batch_size (int): generator batch size while sampling.
-        seed (int): base seed of the pool.
+        seed (int): base seed of the pairs.
         device (str): where to run the generator: 'cpu', 'cuda', 'cuda:N' or 'auto' (CUDA when
-            available).
+            available in this process; DataLoader worker processes use the CPU). CUDA cannot be
+            used in worker processes: with ``resample='epoch'`` on a GPU set ``num_workers=0``.
         use_ema (bool): sample with the EMA generator stored in the checkpoint
             (``GANSeg(ema_momentum=...)``); KeyError if there is none.
         pipeline, test_mode, lazy_init, max_refetch: as :class:`~mmengine.dataset.BaseDataset`.
@@ -66,7 +81,9 @@ class GeneratedPairsDataset(BaseDataset):
                  checkpoint: Optional[str],
                  num_parts: int,
                  generator: Optional[dict] = None,
-                 num_samples: int = 10000,
+                 num_samples: int = 64000,
+                 resample: str = 'epoch',
+                 num_epochs: int = 10,
                  batch_size: int = 64,
                  seed: int = 0,
                  device: str = 'cpu',
@@ -81,16 +98,24 @@ class GeneratedPairsDataset(BaseDataset):
                              f'then pass --cfg-options {CHECKPOINT_KEY}=PATH)')
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f'GeneratedPairsDataset: seed must be an int >= 0, got {seed!r}')
+        if resample not in RESAMPLE_MODES:
+            raise ValueError(f'GeneratedPairsDataset: resample must be one of {RESAMPLE_MODES}, '
+                             f'got {resample!r}')
         self.checkpoint = str(checkpoint)
         self.num_parts = _check_positive_int(num_parts, 'num_parts')
         self.num_samples = _check_positive_int(num_samples, 'num_samples')
+        self.num_epochs = _check_positive_int(num_epochs, 'num_epochs')
         self.generation_batch_size = _check_positive_int(batch_size, 'batch_size')
+        self.resample = resample
         self.generator_cfg = copy.deepcopy(generator)
         self.seed = seed
         self.device = device
         self.use_ema = use_ema
-        self.images: Optional[np.ndarray] = None  # (N, S, S, 3) uint8
-        self.labels: Optional[np.ndarray] = None  # (N, S, S) uint8
+        self.images: Optional[np.ndarray] = None  # (N, S, S, 3) uint8, resample='never'
+        self.labels: Optional[np.ndarray] = None  # (N, S, S) uint8, resample='never'
+        self._generator: Optional[torch.nn.Module] = None  # on the CPU, resample='epoch'
+        self._device_generator: Optional[Tuple[torch.device, torch.nn.Module]] = None
+        self._fetched: Dict[int, Tuple[np.ndarray, np.ndarray]] = {}  # the current batch's pairs
         names = ('background', ) + tuple(f'part{k}' for k in range(1, num_parts + 1))
         super().__init__(
             metainfo=dict(classes=names),
@@ -102,12 +127,18 @@ class GeneratedPairsDataset(BaseDataset):
 
     # ------------------------------------------------------------------ generator
     def _device(self) -> torch.device:
+        in_worker = get_worker_info() is not None
         if self.device == 'auto':
-            return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-        return torch.device(self.device)
+            return torch.device('cuda' if torch.cuda.is_available() and not in_worker else 'cpu')
+        device = torch.device(self.device)
+        if device.type == 'cuda' and in_worker:
+            raise ValueError(f"GeneratedPairsDataset: device='{self.device}' cannot run in a "
+                             'DataLoader worker process; set train_dataloader.num_workers=0 '
+                             "(or train_dataloader.dataset.device='auto' to generate on the CPU)")
+        return device
 
     def load_generator(self) -> torch.nn.Module:
-        """The stage-1 generator with the checkpoint's weights, in eval mode, on ``device``."""
+        """The stage-1 generator with the checkpoint's weights, in eval mode, on the CPU."""
         from partseg.engine.checkpoint import safe_load  # engine imports datasets: import late
         ckpt = safe_load(self.checkpoint, map_location='cpu')
         if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
@@ -140,17 +171,33 @@ class GeneratedPairsDataset(BaseDataset):
                              f'K={stored_k}; use the stage-2 config of the same K')
         generator = MODELS.build(cfg)
         generator.load_state_dict(weights, strict=True)
-        return generator.to(self._device()).eval()
+        return generator.eval()
+
+    def _generator_on_device(self) -> torch.nn.Module:
+        """The generator on this process's device (a copy made once per process and device)."""
+        if self._generator is None:
+            self._generator = self.load_generator()
+        device = self._device()
+        if device.type == 'cpu':
+            return self._generator
+        if self._device_generator is None or self._device_generator[0] != device:
+            self._device_generator = (device, copy.deepcopy(self._generator).to(device))
+        return self._device_generator[1]
 
     @torch.no_grad()
-    def sample_pool(self, generator: torch.nn.Module):
-        """(N, S, S, 3) uint8 images and (N, S, S) uint8 labels, drawn sample by sample seed."""
+    def generate(self, indices: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+        """(n, S, S, 3) uint8 images and (n, S, S) uint8 labels of pairs ``indices``.
+
+        Pair ``g`` comes from the seed ``sample_seed(seed, g)``, in generator batches of
+        ``batch_size``.
+        """
         from partseg.models.part_segmentors.ganseg import sample_seeded_noise
+        generator = self._generator_on_device()
         device = next(generator.parameters()).device
         images, labels = [], []
-        for start in range(0, self.num_samples, self.generation_batch_size):
-            stop = min(start + self.generation_batch_size, self.num_samples)
-            seeds = [sample_seed(self.seed, i) for i in range(start, stop)]
+        for start in range(0, len(indices), self.generation_batch_size):
+            seeds = [sample_seed(self.seed, int(g))
+                     for g in indices[start:start + self.generation_batch_size]]
             out = generator(sample_seeded_noise(generator, seeds, device))
             image = ((out['image'] + 1) * 127.5).round().clamp(0, 255)  # (B, 3, S, S) in [0, 255]
             images.append(image.to(torch.uint8).permute(0, 2, 3, 1).cpu())  # (B, S, S, 3)
@@ -159,12 +206,43 @@ class GeneratedPairsDataset(BaseDataset):
 
     # ------------------------------------------------------------------ dataset
     def load_data_list(self) -> List[dict]:
-        self.images, self.labels = self.sample_pool(self.load_generator())
-        return [dict(sample_idx=i) for i in range(self.num_samples)]
+        """Loads the generator; with ``resample='never'`` samples the pool and drops it."""
+        self._generator = self.load_generator()
+        self._device_generator = None
+        if self.resample == 'never':
+            self.images, self.labels = self.generate(range(self.num_samples))
+            self._generator = self._device_generator = None
+        return []  # entries are made by get_data_info
+
+    def __len__(self) -> int:
+        return self.num_samples * self.num_epochs
+
+    def _check_index(self, idx: int) -> int:
+        if not -len(self) <= idx < len(self):
+            raise IndexError(f'GeneratedPairsDataset: index {idx} out of range for '
+                             f'{len(self)} pairs')
+        return int(idx) % len(self)
 
     def get_data_info(self, idx: int) -> dict:
-        info = super().get_data_info(idx)
-        i = info['sample_idx']
-        info['img'] = self.images[i]
-        info['gt_seg_map'] = self.labels[i]
-        return info
+        idx = self._check_index(idx)
+        if self.resample == 'never':
+            image, label = self.images[idx % self.num_samples], self.labels[idx % self.num_samples]
+        elif idx in self._fetched:
+            image, label = self._fetched[idx]
+        else:
+            images, labels = self.generate([idx])
+            image, label = images[0], labels[0]
+        return dict(img=image, gt_seg_map=label, sample_idx=idx)
+
+    def __getitems__(self, indices: Sequence[int]) -> List[dict]:
+        """A DataLoader batch: its new pairs in one generator pass, then the pipeline per pair."""
+        if not self._fully_initialized:
+            self.full_init()
+        if self.resample == 'epoch':
+            wanted = list(dict.fromkeys(self._check_index(i) for i in indices))
+            images, labels = self.generate(wanted)
+            self._fetched = {g: (images[i], labels[i]) for i, g in enumerate(wanted)}
+        try:
+            return [self[idx] for idx in indices]
+        finally:
+            self._fetched = {}

@@ -1,6 +1,7 @@
 """configs/ganseg: every config loads, stage 1 and stage 2 agree on K and on the checkpoint path,
 the paper configs build the official architecture (parameter counts, on the meta device), and the
 CPU synthetic configs build and run."""
+import ast
 import os.path as osp
 from glob import glob
 
@@ -22,8 +23,22 @@ C_CON = dict(celeba_wild_k4=1.25, celeba_wild_k8=1.25, celeba_aligned_k10=1.25, 
              flowers_k8=3.75, taichi_k10=3.0, synthetic_k4=1.25)
 
 
+# the dataset base of each experiment (configs/_base_/datasets/)
+DATA = dict(celeba_wild_k4='celeba_wild.py', celeba_wild_k8='celeba_wild.py',
+            celeba_aligned_k10='celeba_aligned.py', cub_k8='cub_ganseg.py',
+            flowers_k8='flowers.py', taichi_k10='taichi.py', synthetic_k4='synthetic_parts.py')
+
+
 def load(name):
     return Config.fromfile(osp.join(CONFIG_DIR, f'{name}.py'))
+
+
+def stage2_bases(name):
+    """The ``_base_`` list written in ``configs/ganseg/<name>_stage2.py``."""
+    with open(osp.join(CONFIG_DIR, f'{name}_stage2.py'), encoding='utf-8') as f:
+        tree = ast.parse(f.read())
+    return next(ast.literal_eval(node.value) for node in tree.body
+                if isinstance(node, ast.Assign) and node.targets[0].id == '_base_')
 
 
 def count(module):
@@ -68,6 +83,15 @@ def test_stage1_config(name):
         assert cfg.train_cfg.max_iters == 30000 and cfg.train_dataloader.batch_size == 64
     assert cfg.val_dataloader is None and cfg.test_dataloader is None
     assert any(hook.type == 'GeneratedGridHook' for hook in cfg.custom_hooks)
+    # the official CUB / Flowers loaders: flip, then RandomResizedCrop(scale 0.9-1, ratio 0.9-1.1)
+    types = [t.type for t in cfg.train_dataloader.dataset.pipeline]
+    if name in ('cub_k8', 'flowers_k8'):
+        assert types[-3:] == ['RandomFlipParts', 'RandomResizedCropParts', 'PackPartInputs']
+        crop = cfg.train_dataloader.dataset.pipeline[-2]
+        assert (crop.crop_ratio_range, crop.aspect_ratio_range) == ((0.9, 1.0), (0.9, 1.1))
+        assert crop.get('scale') is None  # back to the 128 px of ResizeParts
+    else:
+        assert 'RandomResizedCropParts' not in types
 
 
 @pytest.mark.parametrize('name', STAGE1)
@@ -79,16 +103,29 @@ def test_stage2_config_matches_stage1(name):
     losses = model.decode_head.loss_decode
     assert [(loss.type, loss.loss_weight) for loss in losses] == [
         ('CrossEntropyLoss', 0.5), ('partseg.SoftDiceLoss', 0.5)]
-    pairs = stage2.train_dataloader.dataset
+    # every stage-2 config is the stage-2 base plus a dataset base and its differences
+    assert stage2_bases(name) == ['../_base_/ganseg_stage2.py', f'../_base_/datasets/{DATA[name]}']
+    loader = stage2.train_dataloader
+    pairs = loader.dataset
     assert pairs.type == 'GeneratedPairsDataset' and pairs.num_parts == K[name]
+    assert '_delete_' not in loader  # it replaced the dataset base's real-image loader
+    assert [t.type for t in pairs.pipeline] == ['LoadPartImage', 'PackPartInputs']
     # the stage-1 checkpoint tools/train.py writes: work_dirs/<stage-1 config>/iter_<max_iters>.pth
     assert pairs.checkpoint == f'work_dirs/{name}/iter_{stage1.train_cfg.max_iters}.pth'
     assert stage2.test_dataloader is not None and stage2.test_evaluator
+    assert stage2.val_dataloader is None and stage2.val_cfg is None
     if name != 'synthetic_k4':
         assert stage2.optim_wrapper.optimizer.lr == 3e-4
-        assert stage2.train_cfg.max_iters == 10000 and stage2.train_dataloader.batch_size == 64
+        assert stage2.train_cfg.max_iters == 10000 and loader.batch_size == 64
         assert model.backbone.depth == 50 and model.backbone.init_cfg.checkpoint == (
             'torchvision://resnet50')
+        # the official train_seg.py: 10 epochs of 64,000 fresh pairs = 10,000 iterations of 64,
+        # generated in the main process (on the GPU when there is one)
+        assert (pairs.resample, pairs.num_samples, pairs.num_epochs) == ('epoch', 64000, 10)
+        assert pairs.num_samples * pairs.num_epochs == stage2.train_cfg.max_iters * 64
+        assert pairs.device == 'auto' and loader.num_workers == 0
+    else:  # one CPU-sampled pool: fresh pairs every pass cost too much generator time on a CPU
+        assert (pairs.resample, pairs.num_samples, pairs.device) == ('never', 4000, 'cpu')
 
 
 @pytest.mark.parametrize('name, generator, discriminator', [

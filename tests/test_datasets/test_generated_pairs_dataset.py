@@ -1,12 +1,17 @@
-"""GeneratedPairsDataset: stage-2 pairs from a frozen stage-1 GANSeg checkpoint (tiny, CPU)."""
+"""GeneratedPairsDataset: stage-2 pairs from a frozen stage-1 GANSeg checkpoint (tiny, CPU):
+the pool ('never') and fresh pairs every pass ('epoch', the official code), seeded per pair."""
 import copy
+import itertools
 
 import numpy as np
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.dataset import InfiniteSampler, pseudo_collate
 from mmengine.registry import DefaultScope
+from torch.utils.data import DataLoader
 
+import partseg.datasets.generated_pairs_dataset as pairs_module
 from partseg.datasets import GeneratedPairsDataset
 from partseg.datasets.generated_pairs_dataset import sample_seed
 from partseg.registry import DATASETS, MODELS
@@ -48,22 +53,30 @@ def stage1(tmp_path_factory):
     return model, path, bare
 
 
+def expected_pair(model, seed, index):
+    """Pair ``index`` computed from the stage-1 model itself: eval mode, its own seed."""
+    out = model.generate(seeds=[sample_seed(seed, index)])
+    image = ((out['image'][0] + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0)
+    return image.numpy(), out['masks'][0].argmax(0).numpy()
+
+
+def assert_same_pair(info, image, labels):
+    assert np.abs(info['img'].astype(int) - image.astype(int)).max() <= 1
+    assert (info['gt_seg_map'] == labels).mean() > 0.99
+
+
 def test_pairs_are_the_frozen_generators_samples(stage1):
     model, path, _ = stage1
     dataset = DATASETS.build(dict(type='GeneratedPairsDataset', checkpoint=str(path), num_parts=K,
-                                  num_samples=5, batch_size=2, seed=1,
-                                  pipeline=[dict(type='PackPartInputs')]))
+                                  num_samples=5, resample='never', num_epochs=1, batch_size=2,
+                                  seed=1, pipeline=[dict(type='PackPartInputs')]))
     assert len(dataset) == 5
     assert dataset.metainfo['classes'] == ('background', 'part1', 'part2')
     info = dataset.get_data_info(3)
     assert info['img'].shape == (SIZE, SIZE, 3) and info['img'].dtype == np.uint8
     assert info['gt_seg_map'].shape == (SIZE, SIZE) and info['gt_seg_map'].dtype == np.uint8
-    # the same sample from the model itself: eval mode (running BN statistics), its own seed
-    out = model.generate(seeds=[sample_seed(1, 3)])
-    expected_img = ((out['image'][0] + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0)
-    assert np.abs(info['img'].astype(int) - expected_img.numpy().astype(int)).max() <= 1
-    labels = out['masks'][0].argmax(0).numpy()
-    assert (info['gt_seg_map'] == labels).mean() > 0.99
+    assert info['sample_idx'] == 3
+    assert_same_pair(info, *expected_pair(model, 1, 3))
     packed = dataset[3]
     assert packed['inputs'].shape == (3, SIZE, SIZE)
     assert packed['data_samples'].gt_sem_seg.data.shape == (1, SIZE, SIZE)
@@ -72,22 +85,104 @@ def test_pairs_are_the_frozen_generators_samples(stage1):
 
 def test_pool_does_not_depend_on_batch_size(stage1):
     _, path, _ = stage1
-    a = GeneratedPairsDataset(str(path), K, num_samples=4, batch_size=1)
-    b = GeneratedPairsDataset(str(path), K, num_samples=4, batch_size=4)
+    a = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', batch_size=1)
+    b = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', batch_size=4)
     assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
-    other_seed = GeneratedPairsDataset(str(path), K, num_samples=4, seed=1)
+    other_seed = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', seed=1)
     assert not np.array_equal(a.images, other_seed.images)
+
+
+def test_never_repeats_one_pool_in_every_pass(stage1):
+    _, path, _ = stage1
+    dataset = GeneratedPairsDataset(str(path), K, num_samples=3, resample='never', num_epochs=2)
+    assert len(dataset) == 6 and dataset.images.shape == (3, SIZE, SIZE, 3)
+    assert dataset._generator is None  # the pool is made; the generator is not kept
+    second_pass = dataset.get_data_info(4)
+    assert second_pass['sample_idx'] == 4
+    assert np.array_equal(second_pass['img'], dataset.images[1])
+
+
+def test_epoch_draws_fresh_pairs_every_pass(stage1):
+    model, path, _ = stage1
+    dataset = GeneratedPairsDataset(str(path), K, num_samples=3, resample='epoch', num_epochs=2,
+                                    seed=2)
+    assert len(dataset) == 6 and dataset.images is None  # nothing is stored
+    pool = GeneratedPairsDataset(str(path), K, num_samples=3, resample='never', seed=2)
+    for g in range(6):
+        info = dataset.get_data_info(g)
+        assert info['sample_idx'] == g
+        assert_same_pair(info, *expected_pair(model, 2, g))  # pair g = seed (seed, g)
+        if g < 3:  # pass 0 is the 'never' pool
+            assert_same_pair(info, pool.images[g], pool.labels[g])
+    # pass 1 is new: pair 3 + i is not pair i
+    assert not np.array_equal(dataset.get_data_info(4)['img'], dataset.get_data_info(1)['img'])
+    assert np.array_equal(dataset.get_data_info(-1)['img'], dataset.get_data_info(5)['img'])
+    with pytest.raises(IndexError, match='index 6 out of range for 6 pairs'):
+        dataset.get_data_info(6)
+
+
+def test_a_loader_batch_is_generated_in_one_pass(stage1, monkeypatch):
+    _, path, _ = stage1
+    dataset = GeneratedPairsDataset(str(path), K, num_samples=4, num_epochs=2, batch_size=8,
+                                    pipeline=[dict(type='PackPartInputs')])
+    calls = []
+    forward = dataset._generator.forward
+    monkeypatch.setattr(dataset._generator, 'forward',
+                        lambda noise: calls.append(len(noise['z_point'])) or forward(noise))
+    batch = dataset.__getitems__([5, 2, 5, 7])
+    assert calls == [3]  # pairs 5, 2, 7 in one generator batch
+    assert [b['data_samples'].sample_idx for b in batch] == [5, 2, 5, 7]
+    single = dataset[2]
+    assert calls == [3, 1] and not dataset._fetched
+    assert torch.equal(single['inputs'], batch[1]['inputs'])
+
+
+def loader(dataset, num_workers=0):
+    """What mmengine builds for the stage-2 configs: an InfiniteSampler, pseudo_collate."""
+    return DataLoader(dataset, batch_size=2, sampler=InfiniteSampler(dataset, seed=3),
+                      num_workers=num_workers, collate_fn=pseudo_collate)
+
+
+def indices_and_images(batches):
+    return [([s.sample_idx for s in b['data_samples']], torch.stack(b['inputs']))
+            for b in batches]
+
+
+def test_loader_is_reproducible_and_resumable(stage1):
+    _, path, _ = stage1
+
+    def build():
+        return GeneratedPairsDataset(str(path), K, num_samples=3, num_epochs=2,
+                                     pipeline=[dict(type='PackPartInputs')])
+
+    run = indices_and_images(itertools.islice(iter(loader(build())), 6))
+    # one pass over the dataset (3 batches of 2) shows each of its 6 pairs (2 epochs x 3) once
+    assert sorted(i for idx, _ in run[:3] for i in idx) == list(range(6))
+    # resume: IterBasedTrainLoop replays the sampler of a fresh loader, skipping done iterations
+    it = iter(loader(build()))
+    for _ in range(4):
+        next(it)
+    resumed = indices_and_images([next(it), next(it)])
+    for (idx_a, img_a), (idx_b, img_b) in zip(run[4:], resumed):
+        assert idx_a == idx_b and torch.equal(img_a, img_b)
+    # a worker process generates the same pairs ('auto' -> the CPU in a worker)
+    dataset = build()
+    dataset.device = 'auto'
+    workers = indices_and_images(itertools.islice(iter(loader(dataset, num_workers=1)), 2))
+    for (idx_a, img_a), (idx_b, img_b) in zip(run[:2], workers):
+        assert idx_a == idx_b and torch.equal(img_a, img_b)
 
 
 def test_explicit_generator_config(stage1):
     _, _, bare = stage1
     with pytest.raises(KeyError, match='no config'):
         GeneratedPairsDataset(str(bare), K, num_samples=1)
-    dataset = GeneratedPairsDataset(str(bare), K, generator=GENERATOR, num_samples=1)
+    dataset = GeneratedPairsDataset(str(bare), K, generator=GENERATOR, num_samples=1,
+                                    num_epochs=1)
     assert len(dataset) == 1
 
 
-def test_bad_inputs(stage1, tmp_path):
+def test_bad_inputs(stage1, tmp_path, monkeypatch):
     _, path, _ = stage1
     with pytest.raises(ValueError, match='train_dataloader.dataset.checkpoint is not set'):
         GeneratedPairsDataset(None, K)
@@ -99,3 +194,12 @@ def test_bad_inputs(stage1, tmp_path):
         GeneratedPairsDataset(str(path), K, num_samples=1, use_ema=True)
     with pytest.raises(ValueError, match='num_samples'):
         GeneratedPairsDataset(str(path), K, num_samples=0)
+    with pytest.raises(ValueError, match='num_epochs'):
+        GeneratedPairsDataset(str(path), K, num_samples=1, num_epochs=0)
+    with pytest.raises(ValueError, match="resample must be one of .*'always'"):
+        GeneratedPairsDataset(str(path), K, num_samples=1, resample='always')
+    # CUDA cannot run in a DataLoader worker process: a one-line error naming the fix
+    dataset = GeneratedPairsDataset(str(path), K, num_samples=1, device='cuda')
+    monkeypatch.setattr(pairs_module, 'get_worker_info', lambda: object())
+    with pytest.raises(ValueError, match='train_dataloader.num_workers=0'):
+        dataset.get_data_info(0)

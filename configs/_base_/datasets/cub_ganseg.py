@@ -2,8 +2,8 @@
 # 1,000 train / val / test split of Chen et al. 2019 (train_val_test_split.txt in the CUB root),
 # whole image resized to 128 x 128, foreground IoU (argmax != background) against the
 # segmentations/ mask resized bilinearly to 128 px and thresholded at > 127.5 (the order of the
-# official GANSeg code), averaged over the test images. (GANSeg's training loader also applies a
-# RandomResizedCrop of scale 0.9-1.0, ratio 0.9-1.1, which partseg has no transform for yet.)
+# official GANSeg code), averaged over the test images. The training images get the official
+# loader's random flip and RandomResizedCrop (area 0.9-1.0, aspect ratio 0.9-1.1).
 dataset_type = 'CUBDataset'
 data_root = 'data/CUB_200_2011'
 image_size = 128
@@ -12,6 +12,12 @@ train_pipeline = [
     dict(type='LoadPartImage'),
     dict(type='ResizeParts', scale=(image_size, image_size)),
     dict(type='RandomFlipParts', prob=0.5),
+    # the official loader's RandomResizedCrop: 90-100 % of the area, width / height 0.9-1.1,
+    # resized back to image_size (GANSeg stage 1 only: the stage-2 configs replace this loader)
+    dict(
+        type='RandomResizedCropParts',
+        crop_ratio_range=(0.9, 1.0),
+        aspect_ratio_range=(0.9, 1.1)),
     dict(type='PackPartInputs'),
 ]
 test_pipeline = [

@@ -2,8 +2,8 @@
 # et al. 2019: train on setid.mat 'tstid' (6,149), validate on 'valid' (1,020), test on 'trnid'
 # (1,020); whole image resized to 128 x 128; foreground IoU against segmim/ resized bilinearly to
 # 128 px with fg = not (R == 0 or G == 0 or B == 254) (the order of the official GANSeg code).
-# (GANSeg's training loader also applies a RandomResizedCrop of scale 0.9-1.0, ratio 0.9-1.1,
-# which partseg has no transform for yet.)
+# The training images get the official loader's random flip and RandomResizedCrop (area 0.9-1.0,
+# aspect ratio 0.9-1.1).
 dataset_type = 'FlowersDataset'
 data_root = 'data/flowers'
 image_size = 128
@@ -12,6 +12,12 @@ train_pipeline = [
     dict(type='LoadPartImage'),
     dict(type='ResizeParts', scale=(image_size, image_size)),
     dict(type='RandomFlipParts', prob=0.5),
+    # the official loader's RandomResizedCrop: 90-100 % of the area, width / height 0.9-1.1,
+    # resized back to image_size (GANSeg stage 1 only: the stage-2 configs replace this loader)
+    dict(
+        type='RandomResizedCropParts',
+        crop_ratio_range=(0.9, 1.0),
+        aspect_ratio_range=(0.9, 1.1)),
     dict(type='PackPartInputs'),
 ]
 test_pipeline = [

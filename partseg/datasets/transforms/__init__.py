@@ -6,3 +6,4 @@ from .resize_parts import ResizeParts
 from .crop_to_bbox import CropToBBox
 from .load_fg_mask import LoadFgMask
 from .set_landmark_norm import SetLandmarkNorm
+from .random_resized_crop_parts import RandomResizedCropParts

@@ -50,7 +50,9 @@ class GANSeg(BaseModel):
 
     A non-finite loss term (or, with ``check_finite_grads``, gradient) raises
     :class:`FloatingPointError` naming the iteration and the term *before* the optimizer step, so
-    no NaN reaches the weights and the last checkpoint on disk stays the last good one.
+    no NaN reaches the weights and the last checkpoint on disk stays the last good one. Under the
+    runner, ``NonFiniteGuardHook`` (``configs/_base_/default_runtime.py``) guards the optimizer
+    wrappers and takes these checks over, so its ``action='skip'`` can skip the update instead.
 
     ``predict`` / ``val_step`` / ``test_step`` generate one sample per input (the inputs only set
     the batch size); :meth:`generate` gives seeded samples as the generator's output dict.
@@ -162,6 +164,7 @@ class GANSeg(BaseModel):
             losses['loss_gp'] = self.gp_loss(real, real_logits)
         log_vars = self._step(losses, optim_wrapper, 'discriminator')
         self.num_d_steps += 1
+        # Collapse signal: how often D is right (D(real) > 0, D(fake) < 0), before its update.
         log_vars['d_real_acc'] = (real_logits.detach() > 0).float().mean()
         log_vars['d_fake_acc'] = (fake_logits.detach() < 0).float().mean()
         return log_vars
@@ -192,17 +195,30 @@ class GANSeg(BaseModel):
         self.num_g_steps += 1
         if self.generator_ema is not None:
             self.generator_ema.update_parameters(generator)
-        # Collapse signal: the mean fraction of the image each part covers.
-        area = part_masks.detach().mean((0, 2, 3))  # (K,)
-        log_vars.update({f'area_part{k + 1}': area[k] for k in range(area.shape[0])})
+        log_vars.update(self.mask_areas(out['masks']))
         return log_vars
+
+    @staticmethod
+    def mask_areas(masks: Tensor) -> Dict[str, Tensor]:
+        """Collapse signal: the mean fraction of the image each of the K+1 masks covers.
+
+        ``area_bg`` for channel 0, ``area_part1`` … ``area_partK``; they sum to 1 (softmax masks).
+        A part whose area falls to ~0, or one part taking the whole foreground, is the usual
+        failure. Log variables only: they are not losses (no ``loss`` in their names).
+        """
+        area = masks.detach().float().mean((0, 2, 3))  # (B, K+1, h, w) -> (K+1,)
+        names = ['area_bg'] + [f'area_part{k}' for k in range(1, area.shape[0])]
+        return dict(zip(names, area.unbind()))
 
     def _step(self, losses: Dict[str, Tensor], optim_wrapper: OptimWrapper,
               name: str) -> Dict[str, Tensor]:
         """Check every term, back-propagate the sum, check the gradients, step the optimizer."""
         terms = list(losses)
         values = torch.stack([losses[key].detach().float() for key in terms])
-        if not bool(torch.isfinite(values).all()):
+        # A wrapper guarded by NonFiniteGuardHook (default_runtime.py) leaves non-finite losses
+        # and gradients to the hook (stop or skip the update); unguarded, GANSeg stops here.
+        guarded = hasattr(optim_wrapper, 'non_finite_guard')
+        if not guarded and not bool(torch.isfinite(values).all()):
             bad = [f'{key}={values[i].item()}' for i, key in enumerate(terms)
                    if not math.isfinite(values[i].item())]
             raise FloatingPointError(
@@ -212,7 +228,8 @@ class GANSeg(BaseModel):
         total = sum(losses.values())
         optim_wrapper.backward(optim_wrapper.scale_loss(total))
         if optim_wrapper.should_update():
-            if self.check_finite_grads and not isinstance(optim_wrapper, AmpOptimWrapper):
+            if (self.check_finite_grads and not guarded
+                    and not isinstance(optim_wrapper, AmpOptimWrapper)):
                 grads = [p.grad for group in optim_wrapper.param_groups
                          for p in group['params'] if p.grad is not None]
                 norm = torch.nn.utils.get_total_norm(grads) if grads else values.new_zeros(())

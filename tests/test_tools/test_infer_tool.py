@@ -1,0 +1,166 @@
+"""tools/infer.py on a folder of unannotated images: every output file, and one-line errors."""
+import importlib.util
+import json
+import os
+import os.path as osp
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from partseg.apis import inference_model, init_model
+from partseg.utils.cli import run_tool
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(ROOT, 'tools', 'infer.py')
+TINY = osp.join(ROOT, 'tests', 'data', 'configs', 'dispart_tiny.py')
+ENV = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1')
+SHAPES = ((32, 32), (32, 32), (40, 48))  # (H, W) of img0..img2
+
+
+def load_tool():
+    spec = importlib.util.spec_from_file_location('partseg_tool_infer', TOOL)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    """A tiny DisPart checkpoint and a folder of 3 PNGs and a .txt file."""
+    root = tmp_path_factory.mktemp('infer')
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = init_model(TINY)
+    checkpoint = root / 'tiny.pth'
+    torch.save(dict(meta=dict(), state_dict=model.state_dict()), checkpoint)
+    folder = root / 'images'
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for index, (h, w) in enumerate(SHAPES):
+        Image.fromarray(rng.integers(0, 256, (h, w, 3),
+                                     dtype=np.uint8)).save(folder / f'img{index}.png')
+    (folder / 'notes.txt').write_text('not an image')
+    return root, checkpoint, folder
+
+
+def run_in_process(capsys, *args):
+    """Run tools/infer.py's main through run_tool here: (exit status, stdout, stderr)."""
+    with pytest.raises(SystemExit) as exit_info:
+        run_tool(load_tool().main, [str(a) for a in args])
+    captured = capsys.readouterr()
+    return exit_info.value.code, captured.out, captured.err
+
+
+def assert_one_line_error(code, stderr, *fragments):
+    assert code == 1, stderr
+    lines = [line for line in stderr.splitlines() if line.startswith('partseg: error:')]
+    assert len(lines) == 1 and 'Traceback' not in stderr, stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def test_infer_writes_overlays_labels_and_centroids(workspace, tmp_path):
+    _, checkpoint, folder = workspace
+    out = tmp_path / 'out'
+    proc = subprocess.run(
+        [sys.executable, TOOL, TINY, checkpoint, folder, '--out-dir', out, '--batch-size', '2'],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        cwd=ROOT,
+        timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'partseg: warning: skipped 1 file(s) that are not images' in proc.stderr
+    assert 'notes.txt' in proc.stderr
+    names = sorted(os.listdir(out))
+    assert names == sorted(
+        ['centroids.json'] +
+        [f'img{i}_{kind}.png' for i in range(3) for kind in ('overlay', 'labels')])
+    with open(out / 'centroids.json') as f:
+        centroids = json.load(f)
+    assert sorted(centroids) == [str(folder / f'img{i}.png') for i in range(3)]
+    model = init_model(TINY, str(checkpoint))
+    for index, (h, w) in enumerate(SHAPES):
+        path = str(folder / f'img{index}.png')
+        labels = np.asarray(Image.open(out / f'img{index}_labels.png'))
+        assert labels.dtype == np.uint8 and labels.shape == (h, w)
+        expected = inference_model(model, path)
+        np.testing.assert_array_equal(labels, expected.labels)
+        overlay = Image.open(out / f'img{index}_overlay.png')
+        overlay.load()
+        assert overlay.mode == 'RGB' and overlay.width == 3 * w and overlay.height > h
+        points = centroids[path]
+        assert len(points) == 4
+        for point, centre in zip(points, expected.centroids):
+            if point is None:
+                assert np.isnan(centre).all()
+            else:
+                assert 0 <= point[0] <= w and 0 <= point[1] <= h
+                np.testing.assert_allclose(point, centre, atol=1e-3)
+
+
+def test_folder_without_images_fails_in_one_line(capsys, tmp_path, workspace):
+    _, checkpoint, _ = workspace
+    empty = tmp_path / 'no_images'
+    empty.mkdir()
+    (empty / 'notes.txt').write_text('x')
+    code, _, err = run_in_process(capsys, TINY, checkpoint, empty, '--out-dir', tmp_path / 'o')
+    assert_one_line_error(code, err, 'no images', str(empty))
+
+
+def test_undecodable_image_fails_naming_it(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    broken = tmp_path / 'broken'
+    broken.mkdir()
+    (broken / 'good.png').write_bytes((folder / 'img0.png').read_bytes())
+    (broken / 'bad.jpg').write_bytes(b'\xff\xd8\xff not really a jpeg')
+    code, _, err = run_in_process(capsys, TINY, checkpoint, broken, '--out-dir', tmp_path / 'o')
+    assert_one_line_error(code, err, 'cannot read image', str(broken / 'bad.jpg'))
+
+
+def test_glob_matching_nothing_fails_naming_it(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    pattern = str(folder / '*.webp')
+    code, _, err = run_in_process(capsys, TINY, checkpoint, pattern, '--out-dir', tmp_path)
+    assert_one_line_error(code, err, 'no file matches the pattern', pattern)
+
+
+def test_glob_input_segments_the_matches(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    code, out, err = run_in_process(capsys, TINY, checkpoint, str(folder / 'img[12].png'),
+                                    '--out-dir', tmp_path)
+    assert code == 0, err
+    assert 'Segmenting 2 image(s)' in out
+    assert sorted(os.listdir(tmp_path)) == [
+        'centroids.json', 'img1_labels.png', 'img1_overlay.png', 'img2_labels.png',
+        'img2_overlay.png'
+    ]
+
+
+def test_checkpoint_of_other_k_fails_naming_it(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path,
+                                  '--cfg-options', 'model.num_parts=3',
+                                  'model.classification_loss.num_classes=3')
+    assert_one_line_error(code, err, str(checkpoint), 'num_parts K')
+
+
+def test_checkpoint_of_other_method_fails_naming_it(capsys, tmp_path, workspace):
+    _, _, folder = workspace
+    other = tmp_path / 'segmenter.pth'
+    torch.save(
+        dict(meta=dict(), state_dict={'decode_head.conv_seg.weight': torch.zeros(5, 16)}), other)
+    code, _, err = run_in_process(capsys, TINY, other, folder, '--out-dir', tmp_path)
+    assert_one_line_error(code, err, str(other), 'another model')
+
+
+def test_missing_checkpoint_fails_naming_it(capsys, tmp_path, workspace):
+    _, _, folder = workspace
+    code, _, err = run_in_process(capsys, TINY, tmp_path / 'none.pth', folder, '--out-dir',
+                                  tmp_path)
+    assert_one_line_error(code, err, 'checkpoint not found', 'none.pth')

@@ -1,0 +1,125 @@
+"""Segment your own images: ``python tools/infer.py CONFIG CKPT INPUT [--out-dir DIR]``.
+
+INPUT is an image file, a folder (its image files; other files are skipped with a warning naming
+them) or a quoted glob pattern (``'photos/**/*.jpg'``). For every image ``<stem>.<ext>`` it writes
+to the output folder
+
+- ``<stem>_overlay.png``: the image, the parts blended over it and the label map, with part
+  centroids and a colour legend (:class:`partseg.visualization.PartVisualizer`);
+- ``<stem>_labels.png``: the label map at the image's size, 8-bit (0 = background, k = part k);
+
+and one ``centroids.json``: ``{image path: [[x, y] or null, ...]}``, the K part centroids in
+pixels of the original image (Liu et al. 2021 Eq. 8; null for a part no pixel belongs to).
+Stems that occur twice get a suffix ``_1``, ``_2``, ...
+"""
+import argparse
+import json
+import os
+import os.path as osp
+import sys
+import warnings
+
+from partseg.utils.cli import add_cfg_options_argument, run_tool
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Segment images into parts with a checkpoint.')
+    parser.add_argument('config', help='config file the checkpoint was trained with')
+    parser.add_argument('checkpoint', help='checkpoint file (.pth)')
+    parser.add_argument('input', help="an image file, a folder or a quoted glob ('dir/*.jpg')")
+    parser.add_argument(
+        '--out-dir', default='work_dirs/infer', help='output folder (default: work_dirs/infer)')
+    parser.add_argument('--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
+    parser.add_argument(
+        '--batch-size', type=int, default=4, help='images per forward pass (default: 4)')
+    add_cfg_options_argument(parser)
+    args = parser.parse_args(argv)
+    if args.batch_size < 1:
+        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    return args
+
+
+def _one_line_warning(message, category, filename, lineno, line=None):
+    return f'partseg: warning: {message}\n'
+
+
+def _unique_stem(path: str, used: set) -> str:
+    stem = osp.splitext(osp.basename(path))[0]
+    candidate, suffix = stem, 0
+    while candidate in used:
+        suffix += 1
+        candidate = f'{stem}_{suffix}'
+    used.add(candidate)
+    return candidate
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import numpy as np
+    import torch
+    from mmengine.registry import DefaultScope
+    from mmengine.structures import PixelData
+    from mmengine.utils import ProgressBar
+    from PIL import Image
+
+    from partseg.apis import (build_inference_pipeline, expand_image_path, inference_model,
+                              init_model)
+    from partseg.engine.checkpoint import check_checkpoint_file
+    from partseg.structures import PartDataSample
+    from partseg.visualization import PartVisualizer
+
+    paths, skipped = expand_image_path(args.input)
+    if skipped:
+        print(
+            f'partseg: warning: skipped {len(skipped)} file(s) that are not images: '
+            f'{", ".join(skipped)}',
+            file=sys.stderr)
+    check_checkpoint_file(args.checkpoint)
+    model = init_model(args.config, args.checkpoint, args.device, args.cfg_options)
+    with DefaultScope.overwrite_default_scope(model.cfg.get('default_scope', 'partseg')):
+        loader = build_inference_pipeline(model.cfg).transforms[0]  # reads the original image
+    try:
+        os.makedirs(args.out_dir, exist_ok=True)
+    except OSError as error:
+        raise OSError(f'cannot create output folder {args.out_dir}: {error.strerror}') from None
+    visualizer = PartVisualizer(name='partseg_infer')
+
+    print(f'Segmenting {len(paths)} image(s) from {args.input} into {args.out_dir}')
+    progress = ProgressBar(len(paths))
+    centroids, used = {}, set()
+    for start in range(0, len(paths), args.batch_size):
+        chunk = paths[start:start + args.batch_size]
+        for path, result in zip(chunk, inference_model(model, chunk, args.batch_size)):
+            stem = _unique_stem(path, used)
+            dtype = np.uint8 if result.num_parts < 256 else np.uint16
+            Image.fromarray(result.labels.astype(dtype)).save(
+                osp.join(args.out_dir, f'{stem}_labels.png'))
+            with warnings.catch_warnings():  # conversion warnings were shown by the inference
+                warnings.simplefilter('ignore')
+                image = loader(dict(img_path=path))['img']  # (H, W, 3) RGB uint8, original size
+            sample = PartDataSample()
+            # log-probabilities: their softmax (the visualizer's part maps) is part_probs
+            sample.seg_logits = PixelData(
+                data=torch.from_numpy(result.part_probs).clamp(min=1e-12).log())
+            sample.pred_sem_seg = PixelData(data=torch.from_numpy(result.labels)[None])
+            visualizer.add_datasample(
+                stem,
+                image,
+                sample,
+                draw_gt=False,
+                out_file=osp.join(args.out_dir, f'{stem}_overlay.png'))
+            centroids[path] = [
+                None if np.isnan(c).any() else [round(float(v), 3) for v in c]
+                for c in result.centroids
+            ]
+            progress.update()
+    out = osp.join(args.out_dir, 'centroids.json')
+    with open(out, 'w') as f:  # one image per line
+        f.write('{\n' + ',\n'.join(f' {json.dumps(path)}: {json.dumps(points)}'
+                                   for path, points in centroids.items()) + '\n}\n')
+    print(f'\nwrote {len(paths)} overlays and label maps, and {out}')
+
+
+if __name__ == '__main__':
+    warnings.formatwarning = _one_line_warning
+    run_tool(main)
