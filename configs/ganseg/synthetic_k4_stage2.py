@@ -30,8 +30,11 @@ train_dataloader = dict(
         num_epochs=1,
         device='cpu'))
 
+# Resize so images of any size (tools/infer.py on a user's folder) are segmented at the 32 px the
+# generator was trained at; the synthetic test images are 32 px already.
 test_pipeline = [
     dict(type='LoadPartImage'),
+    dict(type='ResizeParts', scale=(image_size, image_size)),
     dict(type='PackPartInputs'),
 ]
 test_dataloader = dict(

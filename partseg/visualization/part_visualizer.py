@@ -182,7 +182,8 @@ class PartVisualizer(Visualizer):
     @staticmethod
     def _centroids(logits: Optional[torch.Tensor], pred: np.ndarray, num_parts: int,
                    size: Tuple[int, int]) -> np.ndarray:
-        """(K, 2) part centroids in image pixels (x, y); NaN for parts without mass."""
+        """(K, 2) part centroids in image pixels (x, y); NaN for parts that win no pixel of
+        ``pred`` (as ``tools/infer.py``'s centroids.json reports them)."""
         h, w = size
         if logits is not None:
             maps = logits.softmax(0)[None, 1:]  # (K+1, h, w) -> (1, K, h, w)
@@ -191,7 +192,9 @@ class PartVisualizer(Visualizer):
             maps = one_hot.permute(2, 0, 1)[None, 1:].float()  # (H, W, K+1) -> (1, K, H, W)
         mass = maps.sum((2, 3))[0]  # (K,)
         centres = part_centroids(maps)[0] * torch.tensor([w, h], dtype=maps.dtype)  # (K, 2)
-        centres[mass <= 1e-6] = float('nan')
+        present = torch.zeros(num_parts + 1, dtype=torch.bool)
+        present[torch.from_numpy(np.unique(pred)).long()] = True
+        centres[(mass <= 1e-6) | ~present[1:]] = float('nan')
         return centres.numpy()
 
     @staticmethod

@@ -141,6 +141,10 @@ def test_centroids_from_logits_weigh_the_soft_part_maps():
     np.testing.assert_allclose(hard, [[8.5, 4.5]], rtol=1e-6)
     # a part without mass has no centroid
     assert np.isnan(PartVisualizer._centroids(None, pred, 2, (H, W))[1]).all()
+    # a part with soft mass that wins no pixel of the label map is not drawn either
+    weak = torch.cat([logits, torch.full((1, H, W), -1.0)])  # part 2: mass ~0.27 * H * W
+    assert not np.isnan(PartVisualizer._centroids(weak, pred, 2, (H, W))[0]).any()
+    assert np.isnan(PartVisualizer._centroids(weak, pred, 2, (H, W))[1]).all()
 
 
 def test_logits_only_and_small_label_maps(image):
