@@ -19,6 +19,10 @@ import os.path as osp
 import sys
 import warnings
 
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
+    sys.path.insert(0, ROOT)
+
 from partseg.utils.cli import add_cfg_options_argument, run_tool
 
 

@@ -7,6 +7,11 @@ import argparse
 import json
 import os
 import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
+    sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import (UserError, add_cfg_options_argument, check_state_dict_fits,
                                load_config, run_tool)
@@ -63,10 +68,13 @@ def main(argv=None):
     from mmengine.runner import Runner
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    from partseg.utils.distributed import prepare_distributed, save_unwrapped_state_dict
+
     cfg = load_config(args.config, args.cfg_options)
     if not osp.isfile(args.checkpoint):
         raise UserError(f'checkpoint not found: {args.checkpoint}')
     cfg.launcher = args.launcher
+    prepare_distributed(cfg, args.launcher)  # torchrun on a CPU: gloo, no CUDA device ids
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -83,6 +91,8 @@ def main(argv=None):
         ]
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # checkpoints name generator.* (not generator.module.*) under a per-submodule DDP
+    save_unwrapped_state_dict(runner.model)
     checkpoint = _load_checkpoint(args.checkpoint, map_location='cpu')
     if not isinstance(checkpoint, dict):
         raise UserError(f'{args.checkpoint} is not a partseg/MMEngine checkpoint')

@@ -2,6 +2,11 @@
 import argparse
 import os
 import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
+    sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import UserError, add_cfg_options_argument, load_config, run_tool
 
@@ -68,8 +73,11 @@ def main(argv=None):
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    from partseg.utils.distributed import prepare_distributed, save_unwrapped_state_dict
+
     cfg = load_config(args.config, args.cfg_options)
     cfg.launcher = args.launcher
+    prepare_distributed(cfg, args.launcher)  # torchrun on a CPU: gloo, no CUDA device ids
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:
@@ -87,6 +95,8 @@ def main(argv=None):
         cfg.load_from = args.resume
 
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
+    # checkpoints name generator.* (not generator.module.*) under a per-submodule DDP
+    save_unwrapped_state_dict(runner.model)
     runner.train()
 
 

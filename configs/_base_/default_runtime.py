@@ -33,9 +33,19 @@ default_hooks = dict(
     # Python / numpy / torch generator states saved with each checkpoint and restored on resume
     # (partseg.engine.hooks.RandomStateHook), so a resumed run draws the same random numbers.
     random_state=dict(type='RandomStateHook'),
+    # Resuming from a checkpoint whose weights do not fit the model (another K, architecture or
+    # method) is a one-line error naming the file, not MMEngine's warning and a partly random
+    # model (partseg.engine.hooks.CheckpointFitHook).
+    checkpoint_fit=dict(type='CheckpointFitHook'),
+    # A NaN / Inf loss or gradient is never applied to the weights; 'stop' ends the run with one
+    # line naming the iteration and the terms, before any checkpoint of that iteration
+    # (partseg.engine.hooks.NonFiniteGuardHook); action='skip' skips the update and goes on.
+    non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
 )
 
 load_from = None
 resume = False
-randomness = dict(seed=0, deterministic=False)
+# diff_rank_seed: under DDP every rank draws its own noise / TPS warps (the same seed would make
+# all ranks generate identical fake images); weights stay in sync through DDP.
+randomness = dict(seed=0, deterministic=False, diff_rank_seed=True)

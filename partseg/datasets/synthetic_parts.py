@@ -293,8 +293,10 @@ def _sdf_and_labels(q: np.ndarray, ellipses: np.ndarray,
     return label_map, sdf[top, cols], template_centres
 
 
-def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, int]) -> np.ndarray:
-    """Cluttered background (M, 3) in [0, 1]: gradient, value noise and random muted shapes."""
+def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, int],
+                clutter_shapes: Tuple[int, int] = (4, 10)) -> np.ndarray:
+    """Cluttered background (M, 3) in [0, 1]: gradient, value noise and random muted shapes
+    (between ``clutter_shapes[0]`` and ``clutter_shapes[1]`` of them, both included)."""
     h, w = size_hw
     uv = pix / np.array([w, h])  # (M, 2) in [0, 1]
     c = _sample_colours(rng, 2, _CLUTTER_SAT, _CLUTTER_VAL)
@@ -306,7 +308,9 @@ def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, i
              + 0.5 * _grid_noise(grid, size_hw, 13.0, np.full(2, 5.0)))
     img = img * (0.75 + 0.35 * noise / 1.5)[:, None]
 
-    n = int(rng.integers(4, 11))
+    n = int(rng.integers(clutter_shapes[0], clutter_shapes[1] + 1))
+    if n == 0:
+        return img
     # shapes: ellipses (kind 0), rotated rectangles (1), thick lines (2); all as box / capsule SDFs
     kind = rng.integers(0, 3, n)
     centre = rng.uniform(-0.1, 1.1, (n, 2))
@@ -379,8 +383,11 @@ def _blur3(img: np.ndarray) -> np.ndarray:
     return (pad[:, :-2] + 4 * pad[:, 1:-1] + pad[:, 2:]) / 6
 
 
-def render_creature(rng: np.random.Generator, num_parts: int, size_hw: Tuple[int, int],
-                    occlusion_prob: float) -> Dict[str, np.ndarray]:
+def render_creature(rng: np.random.Generator,
+                    num_parts: int,
+                    size_hw: Tuple[int, int],
+                    occlusion_prob: float,
+                    clutter_shapes: Tuple[int, int] = (4, 10)) -> Dict[str, np.ndarray]:
     """Render one creature; returns the data-contract arrays of :class:`SyntheticPartsDataset`."""
     h, w = size_hw
     ellipses, capsules, eyes, eye_r, tail_tip = _creature(rng, num_parts)
@@ -402,7 +409,7 @@ def render_creature(rng: np.random.Generator, num_parts: int, size_hw: Tuple[int
         colour[(lf == 2) & (d < eye_r)] = 0.97
         colour[(lf == 2) & (d < 0.5 * eye_r)] = 0.05
 
-    img = _background(rng, pix, size_hw)
+    img = _background(rng, pix, size_hw, clutter_shapes)
     img[fg] = colour
     occluded = np.zeros_like(fg)
     if fg.any() and rng.random() < occlusion_prob:
@@ -472,6 +479,9 @@ class SyntheticPartsDataset(BaseDataset):
         seed: non-negative base seed.
         regression_split: 'train', 'test' or None; tags every entry with it.
         occlusion_prob: probability that a sample gets an occluder.
+        clutter_shapes: (min, max) number of distractor shapes (ellipses, rectangles, bars) over
+            the background's gradient and noise, both included; ``(0, 0)`` leaves a smooth
+            textured background.
         cache: memoise rendered samples in memory (per dataloader worker).
         serialize_data: as :class:`~mmengine.dataset.BaseDataset`; off by default because the
             data list holds only instance indices (serialising it buys no memory and costs a
@@ -486,6 +496,7 @@ class SyntheticPartsDataset(BaseDataset):
                  seed: int = 0,
                  regression_split: Optional[str] = None,
                  occlusion_prob: float = 0.2,
+                 clutter_shapes: Sequence[int] = (4, 10),
                  cache: bool = False,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -516,6 +527,11 @@ class SyntheticPartsDataset(BaseDataset):
                 f"regression_split must be 'train', 'test' or None, got {regression_split!r}")
         if not 0.0 <= occlusion_prob <= 1.0:
             raise ValueError(f'occlusion_prob must lie in [0, 1], got {occlusion_prob}')
+        clutter = tuple(clutter_shapes) if isinstance(clutter_shapes, (list, tuple)) else ()
+        if (len(clutter) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
+                                         for v in clutter) or not 0 <= clutter[0] <= clutter[1]):
+            raise ValueError(f'clutter_shapes must be (min, max) integers with 0 <= min <= max, '
+                             f'got {clutter_shapes!r}')
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
         self.num_samples = num_samples
@@ -525,6 +541,7 @@ class SyntheticPartsDataset(BaseDataset):
         self.seed = seed
         self.regression_split = regression_split
         self.occlusion_prob = float(occlusion_prob)
+        self.clutter_shapes = clutter
         self.cache = cache
         self._cache: Dict[int, Dict[str, np.ndarray]] = {}
         names = landmark_names(num_parts)
@@ -555,7 +572,8 @@ class SyntheticPartsDataset(BaseDataset):
         if self.cache and instance_idx in self._cache:
             return copy.deepcopy(self._cache[instance_idx])
         rng = np.random.default_rng([self.seed, _SPLIT_CODES[self.split], instance_idx])
-        sample = render_creature(rng, self.num_parts, self.image_size, self.occlusion_prob)
+        sample = render_creature(rng, self.num_parts, self.image_size, self.occlusion_prob,
+                                 self.clutter_shapes)
         if self.cache:
             self._cache[instance_idx] = copy.deepcopy(sample)
         return sample

@@ -118,6 +118,9 @@ def test_any_number_of_parts(num_parts):
     (dict(occlusion_prob=1.5), 'occlusion_prob'),
     (dict(num_samples=0), 'num_samples'),
     (dict(seed=-1), 'seed'),
+    (dict(clutter_shapes=(3, 2)), 'clutter_shapes'),
+    (dict(clutter_shapes=(-1, 2)), 'clutter_shapes'),
+    (dict(clutter_shapes=5), 'clutter_shapes'),
 ])
 def test_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -230,3 +233,25 @@ def test_ground_truth_parts_score_perfectly_with_the_config_metrics(partseg_scop
         'parts/landmark_error', 'parts/landmark_error_mean_baseline', 'parts/fg_iou',
         'parts/fg_iou_all_foreground_baseline', 'parts/fg_iou_centred_ellipse_baseline',
         'parts/nmi', 'parts/ari', 'parts/nmi_fg', 'parts/ari_fg'}
+
+
+def test_clutter_shapes_option():
+    """The default is (4, 10) shapes; (0, 0) leaves the smooth gradient + noise background."""
+    default, explicit = _ds(num_samples=3), _ds(num_samples=3, clutter_shapes=[4, 10])
+    for i in range(3):
+        np.testing.assert_array_equal(default[i]['img'], explicit[i]['img'])
+    plain = _ds(num_samples=6, clutter_shapes=(0, 0), occlusion_prob=0.0)
+    busy = _ds(num_samples=6, clutter_shapes=(10, 10), occlusion_prob=0.0)
+
+    def background_edges(ds):
+        # mean absolute horizontal step between neighbouring background pixels
+        steps = []
+        for i in range(len(ds)):
+            img, fg = ds[i]['img'].astype(float), ds[i]['gt_fg_mask']
+            both_bg = ~fg[:, 1:] & ~fg[:, :-1]
+            steps.append(np.abs(np.diff(img, axis=1)).sum(-1)[both_bg].mean())
+        return np.mean(steps)
+
+    assert background_edges(plain) < 0.7 * background_edges(busy)
+    # the creature itself does not depend on the clutter
+    np.testing.assert_array_equal(plain[0]['gt_seg_map'], busy[0]['gt_seg_map'])

@@ -14,6 +14,11 @@ one-line error above ``--atol + --rtol x |PyTorch|``.
 import argparse
 import os
 import os.path as osp
+import sys
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
+    sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import add_cfg_options_argument, run_tool
 

@@ -66,6 +66,10 @@ optim_wrapper = dict(
     generator=dict(optimizer=dict(type='Adam', lr=1e-4, betas=(0.5, 0.9))),
     discriminator=dict(optimizer=dict(type='Adam', lr=4e-4, betas=(0.5, 0.9))))
 param_scheduler = []
+# Multi-GPU (tools/dist_train.sh): generator and discriminator each in their own DDP wrapper, as
+# GANSeg.train_step alternates their updates.
+model_wrapper_cfg = dict(
+    type='MMSeparateDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=30000)
 
 # Samples with their points and masks:

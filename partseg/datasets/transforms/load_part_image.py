@@ -10,6 +10,32 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from partseg.registry import TRANSFORMS
 
+# Pillow's decompression-bomb warning threshold (PIL.Image.MAX_IMAGE_PIXELS): 1024^3 / 4 / 3.
+DEFAULT_MAX_PIXELS = 89_478_485
+
+
+class _TooLarge(Exception):
+    """An image over ``max_pixels`` (kept apart from Pillow's own errors)."""
+
+
+def _check_landmarks_inside(results: dict, name: str, w: int, h: int) -> None:
+    """Raise a one-line ValueError if a visible landmark is not finite or lies outside the image."""
+    points = np.asarray(results['gt_landmarks'], dtype=np.float64).reshape(-1, 2)  # (N, 2) x, y
+    visible = results.get('gt_landmarks_visible')
+    visible = (
+        np.ones(len(points), dtype=bool)
+        if visible is None else np.asarray(visible, dtype=bool).reshape(-1))
+    x, y = points[:, 0], points[:, 1]
+    with np.errstate(invalid='ignore'):
+        inside = np.isfinite(points).all(1) & (x >= 0) & (x <= w) & (y >= 0) & (y <= h)
+    bad = np.flatnonzero(visible & ~inside)
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(f'image {name}: visible landmark {i} at (x, y) = ({x[i]:g}, {y[i]:g}) '
+                         f'lies outside the {w}x{h} image ({bad.size} such landmark(s)); fix the '
+                         'annotation, mark it invisible, or use '
+                         'LoadPartImage(check_landmarks=False)')
+
 
 def _grey_peak(mode: str, arr: np.ndarray, high_depth: bool) -> float:
     """White level of a greyscale image in Pillow mode I;16*, I (32-bit) or F (float).
@@ -59,19 +85,33 @@ class LoadPartImage(BaseTransform):
     An in-memory ``img`` (the synthetic dataset) is checked and passed through. Greyscale, alpha
     (composited over white), palette, CMYK and 16-bit images are converted to RGB uint8 with a
     warning naming the file. Missing files raise ``FileNotFoundError``; unreadable, truncated or
-    empty files and images smaller than ``min_size`` on either side raise a one-line ``ValueError``
-    naming the file. Sets ``ori_shape`` and ``img_shape`` (H, W).
+    empty files, images smaller than ``min_size`` on either side, images of more than
+    ``max_pixels`` pixels (refused from the file's header, before decoding) and, with
+    ``check_landmarks``, visible ``gt_landmarks`` outside the image raise a one-line
+    ``ValueError`` naming the file. Sets ``ori_shape`` and ``img_shape`` (H, W).
 
     Args:
         min_size: smallest accepted height and width in pixels.
         apply_exif_orientation: rotate photos as their EXIF orientation tag says.
+        max_pixels: largest accepted width x height. The default is Pillow's decompression-bomb
+            warning threshold (``PIL.Image.MAX_IMAGE_PIXELS``, about 9,459 x 9,459 px; Pillow
+            itself refuses twice that whatever this says).
+        check_landmarks: refuse a sample whose visible landmarks (``gt_landmarks`` where
+            ``gt_landmarks_visible``) are not finite or lie outside [0, W] x [0, H] pixels.
     """
 
-    def __init__(self, min_size: int = 16, apply_exif_orientation: bool = True) -> None:
-        if isinstance(min_size, bool) or not isinstance(min_size, int) or min_size < 1:
-            raise ValueError(f'min_size must be a positive integer, got {min_size!r}')
+    def __init__(self,
+                 min_size: int = 16,
+                 apply_exif_orientation: bool = True,
+                 max_pixels: int = DEFAULT_MAX_PIXELS,
+                 check_landmarks: bool = True) -> None:
+        for key, value in (('min_size', min_size), ('max_pixels', max_pixels)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'{key} must be a positive integer, got {value!r}')
         self.min_size = min_size
         self.apply_exif_orientation = apply_exif_orientation
+        self.max_pixels = max_pixels
+        self.check_landmarks = check_landmarks
 
     def _read(self, path: str) -> np.ndarray:
         if osp.isdir(path):
@@ -79,12 +119,19 @@ class LoadPartImage(BaseTransform):
         if not osp.isfile(path):
             raise FileNotFoundError(f'image file not found: {path}')
         try:
-            with Image.open(path) as img:
+            with Image.open(path) as img:  # reads the header only
+                w, h = img.size
+                if w * h > self.max_pixels:
+                    raise _TooLarge(f'image {path} is {w}x{h} pixels (W x H), more than '
+                                    f'max_pixels={self.max_pixels}; downscale it or raise '
+                                    'LoadPartImage(max_pixels=...)')
                 high_depth = any(';16' in str(tile[3]) for tile in (img.tile or []))
                 img.load()
                 if self.apply_exif_orientation:
                     img = ImageOps.exif_transpose(img)
                 return _to_rgb_uint8(img, path, high_depth)
+        except _TooLarge as err:
+            raise ValueError(str(err)) from None
         except UnidentifiedImageError:
             reason = 'empty file' if osp.getsize(path) == 0 else 'not a readable image'
             raise ValueError(f'cannot read image {path}: {reason}') from None
@@ -108,6 +155,8 @@ class LoadPartImage(BaseTransform):
         if min(h, w) < self.min_size:
             raise ValueError(f'image {name} is {w}x{h} pixels (W x H), smaller than '
                              f'min_size={self.min_size}')
+        if self.check_landmarks and results.get('gt_landmarks') is not None:
+            _check_landmarks_inside(results, name, w, h)
         results['img'] = img
         results['ori_shape'] = (h, w)
         results['img_shape'] = (h, w)

@@ -22,18 +22,22 @@ class RandomStateHook(Hook):
 
     MMEngine only re-seeds on resume, which replays the random stream from its start. This hook
     saves ``checkpoint['random_state']`` and, when training continues from the iteration the
-    checkpoint was saved at, restores it just before that iteration's training step. Loading a
-    checkpoint to fine-tune (``load_from`` without ``resume``) restarts at iteration 0 and leaves
-    the generators as seeded.
+    checkpoint was saved at, restores it just before the first batch of that iteration is drawn
+    from the data loader: MMEngine's iteration-based loop first draws (and discards) the batches
+    already trained, which runs the data transforms and their random numbers when the loader has
+    no workers, so the hook wraps the loop's ``dataloader_iterator`` to restore after those. In
+    other loops it restores in ``before_train_epoch`` (an epoch-based loop resumes at an epoch
+    start) or, at the latest, before the iteration's training step. Loading a checkpoint to
+    fine-tune (``load_from`` without ``resume``) restarts at iteration 0 and leaves the generators
+    as seeded.
 
     MMEngine writes checkpoints on rank 0 only, so the state saved is rank 0's. Under distributed
     training with one seed for all ranks (the default, ``randomness.diff_rank_seed=False``) every
     rank draws the same stream and every rank restores it; with ``diff_rank_seed=True`` only rank
     0 restores its state and the other ranks stay as seeded.
 
-    Random numbers drawn by data transforms follow as well when the data loader has workers (they
-    are seeded per worker by MMEngine); with ``num_workers=0`` MMEngine's skipping of the batches
-    already trained draws transform randomness of its own before this hook can act. Generators a
+    Random numbers drawn by data transforms follow with or without loader workers (workers are
+    seeded per worker by MMEngine and process the skipped batches as before). Generators a
     component owns (a ``torch.Generator`` attribute) are its own to save in ``state_dict``.
     """
 
@@ -59,6 +63,18 @@ class RandomStateHook(Hook):
             return
         self._pending = state
         self._pending_iter = checkpoint.get('meta', {}).get('iter')
+
+    def before_train_epoch(self, runner) -> None:
+        if self._pending is None or runner.iter != self._pending_iter:
+            return
+        loop = runner.train_loop
+        iterator = getattr(loop, 'dataloader_iterator', None)
+        if iterator is None:  # the epoch's batches are not drawn yet
+            self._restore(self._pending)
+        else:  # an iteration-based loop: next, runner.iter batches are skipped
+            loop.dataloader_iterator = _RestoreAfterSkipping(iterator, runner.iter, self._pending,
+                                                             self._restore)
+        self._pending = None
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
         if self._pending is None:
@@ -86,3 +102,32 @@ class RandomStateHook(Hook):
             cuda_states = [s.cpu() for s in state['cuda']]
             if len(cuda_states) == torch.cuda.device_count():
                 torch.cuda.set_rng_state_all(cuda_states)
+
+
+class _RestoreAfterSkipping:
+    """Data-loader iterator proxy that restores a random state after ``skip`` batches, just before
+    the next one is drawn; otherwise it behaves as the iterator it wraps."""
+
+    def __init__(self, iterator, skip: int, state: dict, restore) -> None:
+        self._iterator = iterator
+        self._skip = skip
+        self._state = state
+        self._restore = restore
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self._state is not None:
+            if self._skip == 0:
+                self._restore(self._state)
+                self._state = None
+            else:
+                self._skip -= 1
+        return next(self._iterator)
+
+    def __getattr__(self, name: str):
+        iterator = self.__dict__.get('_iterator')  # absent while unpickling or copying
+        if iterator is None:
+            raise AttributeError(name)
+        return getattr(iterator, name)

@@ -1,0 +1,114 @@
+"""tools/analysis_tools/benchmark_train.py and benchmark_infer.py at tiny sizes, run in-process:
+DisPart, GANSeg stage 1 (an OptimWrapperDict) and the stage-2 segmenter; the JSON they write."""
+import importlib.util
+import json
+import os.path as osp
+
+import pytest
+from mmengine.registry import DefaultScope
+
+from partseg.utils.cli import UserError
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
+DISPART_TINY = osp.join(CONFIGS, 'dispart_tiny.py')
+GANSEG_TINY = osp.join(CONFIGS, 'ganseg_ddp_tiny.py')
+SEGMENTER = osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4_stage2.py')
+# the segmenter of synthetic_k4_stage2 made smaller still: ResNet-50 layout at width 8
+SEGMENTER_TINY = ['model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+                  'model.decode_head.in_channels=256', 'model.decode_head.channels=8']
+
+ENV_KEYS = {'timestamp', 'torch', 'device', 'device_name', 'cpu_count', 'torch_threads',
+            'load_average'}
+STATS_KEYS = {'median', 'mean', 'p90', 'min', 'max'}
+
+
+def _load(name):
+    path = osp.join(ROOT, 'tools', 'analysis_tools', f'{name}.py')
+    spec = importlib.util.spec_from_file_location(f'partseg_tool_{name}', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope='module')
+def train_tool():
+    return _load('benchmark_train')
+
+
+@pytest.fixture(scope='module')
+def infer_tool():
+    return _load('benchmark_infer')
+
+
+@pytest.fixture(autouse=True)
+def no_scope_leak():
+    DefaultScope._instance_dict.clear()
+    yield
+    DefaultScope._instance_dict.clear()
+
+
+def _run(tool, tmp_path, *args):
+    out = tmp_path / 'result.json'
+    assert tool.main([*map(str, args), '--out', str(out)]) == 0
+    with open(out) as f:
+        return json.load(f)
+
+
+@pytest.mark.parametrize('config, extra, model, image_size', [
+    (DISPART_TINY, [], 'DisPart', [32, 32]),
+    (GANSEG_TINY, [], 'GANSeg', [16, 16]),
+    (SEGMENTER, ['--cfg-options'] + SEGMENTER_TINY, 'EncoderDecoder', [32, 32]),
+], ids=['dispart', 'ganseg', 'segmenter'])
+def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_size):
+    result = _run(train_tool, tmp_path, config, '--iters', 2, '--warmup', 1, '--batch-size', 2,
+                  *extra)
+    assert result['tool'] == 'benchmark_train' and result['model'] == model
+    assert result['batch_size'] == 2 and result['image_size'] == image_size
+    assert len(result['times_s']) == 2 and len(result['warmup_times_s']) == 1
+    assert set(result['s_per_iter']) == STATS_KEYS
+    assert set(result['cpu_s_per_iter']) == STATS_KEYS
+    assert result['s_per_iter']['min'] <= result['s_per_iter']['median'] <= \
+        result['s_per_iter']['max']
+    assert result['images_per_s'] == pytest.approx(2 / result['s_per_iter']['median'])
+    assert result['peak_memory_kind'] == 'peak_rss' and result['peak_memory_bytes'] > 2**20
+    assert ENV_KEYS <= set(result['env']) and result['env']['device'] == 'cpu'
+    assert result['amp'] is None and result['data_time_s'] is None
+
+
+def test_benchmark_train_options_with_data_amp_channels_last(train_tool, tmp_path):
+    result = _run(train_tool, tmp_path, DISPART_TINY, '--iters', 1, '--warmup', 0,
+                  '--with-data', '--amp', '--channels-last')
+    assert result['amp'] == 'autocast-cpu-bfloat16' and result['channels_last']
+    assert result['with_data'] and set(result['data_time_s']) == STATS_KEYS
+    assert result['batch_size'] == 2 and result['image_size'] == [32, 32]  # the config's loader
+
+
+def test_benchmark_infer_json_with_reference(infer_tool, tmp_path):
+    result = _run(infer_tool, tmp_path, SEGMENTER, '--batch-size', 1, '--iters', 1, '--warmup',
+                  0, '--cfg-options', *SEGMENTER_TINY)
+    assert result['tool'] == 'benchmark_infer' and result['model'] == 'EncoderDecoder'
+    assert result['image_size'] == [32, 32] and set(result['s_per_batch']) == STATS_KEYS
+    reference = result['reference']
+    assert reference['model'].startswith('torchvision deeplabv3_resnet50')
+    assert reference['num_classes'] == 5  # K + 1 of the config
+    assert result['speedup_vs_reference'] == pytest.approx(
+        reference['s_per_batch']['median'] / result['s_per_batch']['median'])
+
+
+def test_benchmark_infer_generates_with_ganseg(infer_tool, tmp_path):
+    result = _run(infer_tool, tmp_path, GANSEG_TINY, '--batch-size', 2, '--iters', 1,
+                  '--no-reference')
+    assert result['model'] == 'GANSeg' and result['reference'] is None
+    assert result['images_per_s'] > 0 and 'speedup_vs_reference' not in result
+
+
+@pytest.mark.parametrize('args, message', [
+    ([DISPART_TINY, '--iters', '0'], '--iters must be at least 1'),
+    ([DISPART_TINY, '--device', 'tpu'], "--device must be 'cpu' or 'cuda"),
+    ([DISPART_TINY, '--compile', 'nosuch'], "no sub-module 'nosuch'"),
+    ([SEGMENTER, '--image-size', '1', '2', '3'], '--image-size takes H or H W'),
+], ids=['iters', 'device', 'compile', 'image-size'])
+def test_benchmark_train_refuses_bad_input(train_tool, args, message):
+    with pytest.raises((UserError, ValueError, KeyError), match=message):
+        train_tool.main(args)
