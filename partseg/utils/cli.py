@@ -29,9 +29,15 @@ class UserError(Exception):
 
 
 def one_line(error: BaseException) -> str:
-    """The message of ``error`` on one line (KeyError's quotes removed)."""
+    """The message of ``error`` on one line (KeyError's quotes removed; of an error raised in a
+    DataLoader worker, only the worker's own message)."""
     text = error.args[0] if isinstance(error, KeyError) and error.args else str(error)
-    text = ' '.join(str(text).split())
+    text = str(text)
+    if 'in DataLoader worker process' in text and 'Original Traceback' in text:
+        last = [line for line in text.strip().splitlines() if line.strip()][-1].strip()
+        name, sep, message = last.partition(': ')
+        text = message if sep and name.replace('.', '').replace('_', '').isalnum() else last
+    text = ' '.join(text.split())
     return text or type(error).__name__
 
 
@@ -74,8 +80,9 @@ def load_config(path: str, cfg_options: Optional[Dict] = None) -> Config:
     except (SyntaxError, NameError) as error:
         raise UserError(f'cannot read config {path}: {one_line(error)}') from None
     if cfg_options:
-        for key in cfg_options:
+        for key, value in cfg_options.items():
             _check_override_key(cfg, key, path)
+            _check_override_type(cfg, key, value, path)
         cfg.merge_from_dict(cfg_options)
     return cfg
 
@@ -99,6 +106,23 @@ def _check_override_key(cfg: Config, key: str, path: str) -> None:
         hint = f' (did you mean {".".join(parts[:depth] + [close])}?)' if close else ''
         raise UserError(f'--cfg-options {key}: unknown config key {".".join(parts[:depth + 1])} '
                         f'in {path}{hint}')
+
+
+def _check_override_type(cfg: Config, key: str, value, path: str) -> None:
+    """Refuse a text override of an entry that holds a number or a bool (``max_iters=abc``)."""
+    node = cfg.to_dict()
+    for part in key.split('.'):
+        if isinstance(node, (list, tuple)) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        elif isinstance(node, dict) and part in node:
+            node = node[part]
+        else:
+            return  # a new key: nothing to compare with
+    if isinstance(value, str) and isinstance(node, (bool, int, float)) and node is not None:
+        kind = ('True or False' if isinstance(node, bool) else
+                'an integer' if isinstance(node, int) else 'a number')
+        raise UserError(f'--cfg-options {key}={value}: {key} must be {kind} (it is {node!r} in '
+                        f'{path})')
 
 
 def _closest(word: str, candidates: List[str]) -> Optional[str]:
