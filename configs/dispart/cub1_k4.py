@@ -8,6 +8,7 @@
 # The perceptual loss uses torchvision's ImageNet VGG-19 (appendix A.2), downloaded when the
 # model is built; give a local copy with
 #   --cfg-options model.reconstruction_loss.pretrained=/path/to/vgg19-dcbb9e9d.pth
+# cub2_k4.py and cub3_k4.py inherit this one and set their class.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/cub_dispart.py',
     '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'

@@ -3,39 +3,12 @@
 #   python tools/train.py configs/dispart/cub3_k4.py
 #   python tools/test.py configs/dispart/cub3_k4.py \
 #       work_dirs/cub3_k4/iter_2820.pth
-# Model: configs/_base_/models/dispart.py (Sec. 4.1, appendix A); 128 x 128 inputs and batch 32
-# from the dataset base; Adam, lr 1e-4, weight decay 5e-4 from the schedule base (Sec. 4.1).
-# The perceptual loss uses torchvision's ImageNet VGG-19 (appendix A.2), downloaded when the
-# model is built; give a local copy with
-#   --cfg-options model.reconstruction_loss.pretrained=/path/to/vgg19-dcbb9e9d.pth
-_base_ = [
-    '../_base_/models/dispart.py', '../_base_/datasets/cub_dispart.py',
-    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
-]
-
-num_parts = 4
-# Loss weights: appendix Table 1, CUB-1/2/3 row, as printed (lambda_rec, lambda_cls, lambda_fg,
-# lambda_bg) = (1.5, 1.5, 0.3, 1.0). The official configs of the CUB, VOC-sheep and
-# DeepFashion rows hold their row's four numbers in the order (reconstruction, foreground,
-# background, ArcFace) instead: docs/model_zoo.md.
-model = dict(
-    num_parts=num_parts,
-    reconstruction_loss=dict(
-        loss_weight=1.5, pretrained='https://download.pytorch.org/models/vgg19-dcbb9e9d.pth'),
-    classification_loss=dict(num_classes=num_parts, loss_weight=1.5),
-    foreground_loss=dict(loss_weight=0.3),
-    background_loss=dict(loss_weight=1.0))
+# Everything but the class as cub1_k4.py: model, the CUB-1/2/3 row of appendix Table 1 for the
+# loss weights, 128 x 128 inputs, batch 32, Adam, and 2,820 iterations with the x0.3 step at
+# 1,410 (class 3 also has ~30 training images in CUB's official split).
+_base_ = './cub1_k4.py'
 
 # CUB-3: the images of class 3 (the base config holds class 1).
 train_dataloader = dict(dataset=dict(categories=(3, )))
 test_dataloader = dict(dataset=dict(categories=(3, )))
 val_dataloader = test_dataloader
-
-# 30 epochs at batch 32 (appendix A.4). The paper is silent on what an epoch of a class of ~30
-# training images is; the official code repeats such small sets 100 times per epoch
-# ("dup = 100"). With the ~30 training images of a class in CUB's official split:
-# 30 x ceil(100 x 30 / 32) = 2820 iterations; validation every 5 epochs.
-# The paper states no learning-rate schedule; the official code multiplies the rate by 0.3
-# every 15 epochs, i.e. once, half-way through the 30 epochs.
-train_cfg = dict(max_iters=2820, val_interval=470)
-param_scheduler = [dict(type='MultiStepLR', by_epoch=False, milestones=[1410], gamma=0.3)]

@@ -217,10 +217,9 @@ def test_frozen_backbone_features_stay_frozen_and_in_eval():
 # ---------------------------------------------------------------------------------------------
 # The segmentor
 # ---------------------------------------------------------------------------------------------
-def tiny_scops(**tps):
-    tps_cfg = dict(type='TPSPairPreprocessor', mean=None, std=None, grid_size=3)
-    tps_cfg.update(tps)
-    return SCOPS(
+def scops_kwargs(**update):
+    """SCOPS's arguments for a tiny 3-part model on 16-px images; ``update`` replaces entries."""
+    kwargs = dict(
         num_parts=3,
         backbone=tiny_backbone(),
         feature_extractor=dict(type='FrozenBackboneFeatures', backbone=tiny_backbone()),
@@ -228,7 +227,15 @@ def tiny_scops(**tps):
         equivariance_loss=dict(type='SCOPSEquivarianceLoss'),
         semantic_consistency_loss=dict(type='SemanticConsistencyLoss'),
         orthonormality_loss=dict(type='OrthonormalityLoss'),
-        equivariance_tps=tps_cfg)
+        equivariance_tps=dict(type='TPSPairPreprocessor', mean=None, std=None, grid_size=3))
+    kwargs.update(update)
+    return kwargs
+
+
+def tiny_scops(**tps):
+    kwargs = scops_kwargs()
+    kwargs['equivariance_tps'].update(tps)
+    return SCOPS(**kwargs)
 
 
 def test_scops_losses_and_gradients():
@@ -288,28 +295,15 @@ def test_scops_saliency_masks_the_features_and_names_a_missing_field():
         model.loss(torch.randn(2, 3, 16, 16), [PartDataSample(), PartDataSample()])
 
 
-def test_scops_bad_components_give_one_line_errors():
-    with pytest.raises(TypeError, match='data_preprocessor must be an ImgDataPreprocessor'):
-        SCOPS(
-            num_parts=2,
-            backbone=tiny_backbone(),
-            feature_extractor=dict(type='FrozenBackboneFeatures', backbone=tiny_backbone()),
-            concentration_loss=dict(type='SCOPSConcentrationLoss'),
-            equivariance_loss=dict(type='SCOPSEquivarianceLoss'),
-            semantic_consistency_loss=dict(type='SemanticConsistencyLoss'),
-            orthonormality_loss=dict(type='OrthonormalityLoss'),
-            equivariance_tps=dict(type='TPSPairPreprocessor'),
-            data_preprocessor=dict(type='ImgDataPreprocessor'))
-    with pytest.raises(TypeError, match='equivariance_tps must configure a TPSPairPreprocessor'):
-        SCOPS(
-            num_parts=2,
-            backbone=tiny_backbone(),
-            feature_extractor=dict(type='FrozenBackboneFeatures', backbone=tiny_backbone()),
-            concentration_loss=dict(type='SCOPSConcentrationLoss'),
-            equivariance_loss=dict(type='SCOPSEquivarianceLoss'),
-            semantic_consistency_loss=dict(type='SemanticConsistencyLoss'),
-            orthonormality_loss=dict(type='OrthonormalityLoss'),
-            equivariance_tps=dict(type='ImgDataPreprocessor'))
+@pytest.mark.parametrize('update, message', [
+    (dict(data_preprocessor=dict(type='ImgDataPreprocessor')),
+     'data_preprocessor must be an ImgDataPreprocessor'),
+    (dict(equivariance_tps=dict(type='ImgDataPreprocessor')),
+     'equivariance_tps must configure a TPSPairPreprocessor'),
+])
+def test_scops_bad_components_give_one_line_errors(update, message):
+    with pytest.raises(TypeError, match=message):
+        SCOPS(**scops_kwargs(**update))
 
 
 def test_paper_and_gt_background_configs_build():

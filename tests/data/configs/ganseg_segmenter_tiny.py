@@ -8,24 +8,12 @@ model = dict(
     backbone=dict(depth=18, stem_channels=8, base_channels=8),
     decode_head=dict(in_channels=64, channels=16, dilations=(1, 2, 3, 4)))
 
+# The base's two test datasets (split 'val' to fit the landmark regression, 'test' to score it),
+# 4 images each and without the resize: the synthetic images are 32 px already.
 _pipeline = [dict(type='LoadPartImage'), dict(type='PackPartInputs')]
 test_dataloader = dict(
     batch_size=2,
     dataset=dict(datasets=[
-        dict(
-            type='SyntheticPartsDataset',
-            num_samples=4,
-            num_parts=4,
-            image_size=32,
-            split='val',
-            regression_split='train',
-            pipeline=_pipeline),
-        dict(
-            type='SyntheticPartsDataset',
-            num_samples=4,
-            num_parts=4,
-            image_size=32,
-            split='test',
-            regression_split='test',
-            pipeline=_pipeline),
+        dict(dataset, num_samples=4, pipeline=_pipeline)
+        for dataset in _base_.test_dataloader.dataset.datasets
     ]))

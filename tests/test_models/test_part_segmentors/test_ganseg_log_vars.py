@@ -6,26 +6,17 @@ import glob
 
 import pytest
 import torch
-from mmengine.logging import MessageHub
-from mmengine.registry import DefaultScope
 from mmengine.runner import Runner
-from mmengine.visualization import Visualizer
 
 import partseg.engine  # noqa: F401  (MultipleOptimWrapperConstructor, safe checkpoints)
 from partseg.engine.optimizers import MultipleOptimWrapperConstructor
 from partseg.models.part_segmentors import GANSeg
 from partseg.registry import MODELS
-from partseg.structures import PartDataSample
+
+# isolated, ganseg_generator_cfg (K = 2, 16 px) and uint8_batch: conftest.py of this folder
+pytestmark = pytest.mark.usefixtures('isolated')
 
 K, SIZE = 2, 16
-TINY = dict(
-    type='GANSeg',
-    generator=dict(type='GANSegGenerator', num_parts=K, z_dim=8, emb_dim=8, spade_hidden=8,
-                   adain_hidden=8, feature_map_sizes=(8, 16), mask_channels=(16, 8),
-                   fg_channels=(16, 8), bg_channels=(16, 8), margin=4, heatmap_type='linear',
-                   scale_type='mean_abs'),
-    discriminator=dict(type='GANSegDiscriminator', channels=(8, ), image_size=SIZE,
-                       fc_channels=8))
 OPTIM = dict(
     constructor='MultipleOptimWrapperConstructor',
     generator=dict(optimizer=dict(type='Adam', lr=0.0, betas=(0.5, 0.9))),
@@ -33,26 +24,22 @@ OPTIM = dict(
 SIGNALS = {'d_real_acc', 'd_fake_acc', 'area_bg', 'area_part1', 'area_part2'}
 
 
-@pytest.fixture(autouse=True)
-def isolated():
-    """One thread, a fixed seed, and no mmengine singletons leaking between tests."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    managers = (DefaultScope, MessageHub, Visualizer)
-    for manager in managers:
-        manager._instance_dict.clear()
-    yield
-    for manager in managers:
-        manager._instance_dict.clear()
-    torch.set_num_threads(threads)
+@pytest.fixture
+def tiny(ganseg_generator_cfg):
+    """A 16-px GANSeg with K = 2 parts and a one-block discriminator."""
+    assert ganseg_generator_cfg['num_parts'] == K
+    return dict(
+        type='GANSeg',
+        generator=ganseg_generator_cfg,
+        discriminator=dict(
+            type='GANSegDiscriminator', channels=(8, ), image_size=SIZE, fc_channels=8))
 
 
-def batch(num=2):
-    gen = torch.Generator().manual_seed(0)
-    return dict(inputs=[torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8, generator=gen)
-                        for _ in range(num)],
-                data_samples=[PartDataSample() for _ in range(num)])
+def wrappers(model):
+    """The generator / discriminator Adam wrappers of OPTIM (learning rate 0)."""
+    cfg = copy.deepcopy(OPTIM)
+    cfg.pop('constructor')
+    return MultipleOptimWrapperConstructor(cfg)(model)
 
 
 def test_mask_areas_by_hand():
@@ -68,16 +55,15 @@ def test_mask_areas_by_hand():
     assert not any(v.requires_grad for v in areas.values())
 
 
-def test_train_step_logs_d_accuracy_and_areas_by_hand():
-    model = MODELS.build(copy.deepcopy(TINY))
-    optim = MultipleOptimWrapperConstructor(
-        {k: v for k, v in copy.deepcopy(OPTIM).items() if k != 'constructor'})(model)
+def test_train_step_logs_d_accuracy_and_areas_by_hand(tiny, uint8_batch):
+    model = MODELS.build(tiny)
+    optim = wrappers(model)
     noise = model.generator.sample_noise(2)
     model.generator.sample_noise = lambda batch_size, device: noise
     # D's logits fixed by hand: the D step scores [real_1, real_2, fake_1, fake_2]
     logits = torch.tensor([[1.5], [0.5], [-2.0], [0.25]])
     model.discriminator.forward = lambda x: x.sum((1, 2, 3))[:, None] * 0 + logits[:len(x)]
-    log = model.train_step(batch(), optim)
+    log = model.train_step(uint8_batch(2, SIZE), optim)
     assert SIGNALS <= set(log)
     assert log['d_real_acc'].item() == 1.0  # D(real) > 0 for 2 of 2
     assert log['d_fake_acc'].item() == 0.5  # D(fake) < 0 for 1 of 2
@@ -90,13 +76,12 @@ def test_train_step_logs_d_accuracy_and_areas_by_hand():
     assert got.sum().item() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_signals_are_not_losses():
+def test_signals_are_not_losses(tiny, uint8_batch):
     # mmengine sums only the keys containing 'loss' (BaseModel.parse_losses); GANSeg's own
     # train_step back-propagates only its loss terms: the signals are outside both
-    model = MODELS.build(copy.deepcopy(TINY))
-    optim = MultipleOptimWrapperConstructor(
-        {k: v for k, v in copy.deepcopy(OPTIM).items() if k != 'constructor'})(model)
-    log = model.train_step(batch(), optim)
+    model = MODELS.build(tiny)
+    optim = wrappers(model)
+    log = model.train_step(uint8_batch(2, SIZE), optim)
     assert not any('loss' in key for key in SIGNALS)
     total, parsed = model.parse_losses(dict(log))
     loss_terms = [value for key, value in log.items() if key.startswith('loss_')]
@@ -105,17 +90,21 @@ def test_signals_are_not_losses():
     assert parsed['loss'] is total and SIGNALS <= set(parsed)
 
 
-def test_signals_reach_the_training_log(tmp_path):
+def test_signals_reach_the_training_log(tmp_path, tiny):
     runner = Runner(
-        model=copy.deepcopy(TINY),
+        model=tiny,
         work_dir=str(tmp_path),
         train_dataloader=dict(
             batch_size=2,
             num_workers=0,
             sampler=dict(type='InfiniteSampler', shuffle=True),
-            dataset=dict(type='SyntheticPartsDataset', num_samples=2, num_parts=K,
-                         image_size=SIZE, pipeline=[dict(type='LoadPartImage'),
-                                                    dict(type='PackPartInputs')])),
+            dataset=dict(
+                type='SyntheticPartsDataset',
+                num_samples=2,
+                num_parts=K,
+                image_size=SIZE,
+                pipeline=[dict(type='LoadPartImage'),
+                          dict(type='PackPartInputs')])),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=1),
         optim_wrapper=copy.deepcopy(OPTIM),
         default_hooks=dict(logger=dict(type='LoggerHook', interval=1), checkpoint=None),
