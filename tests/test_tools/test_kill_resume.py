@@ -93,7 +93,7 @@ def write_config(base, path, overrides, kill_at=None) -> str:
     cfg = Config.fromfile(base)
     assert cfg.train_cfg.max_iters == MAX_ITERS
     assert cfg.default_hooks.checkpoint.interval == CHECKPOINT
-    assert cfg.randomness == dict(seed=0, deterministic=True)
+    assert cfg.randomness.seed == 0 and cfg.randomness.deterministic is True
     lines = [f'_base_ = [{base!r}]']
     lines += [f'{key} = {value!r}' for key, value in dict(NO_VALIDATION, **overrides).items()]
     if kill_at is not None:
