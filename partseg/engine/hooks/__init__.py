@@ -1,3 +1,4 @@
+from .appearance_swap_hook import AppearanceSwapHook
 from .checkpoint_fit_hook import CheckpointFitHook
 from .generated_grid_hook import GeneratedGridHook
 from .loss_weight_schedule_hook import LossWeightScheduleHook
@@ -7,6 +8,6 @@ from .part_visualization_hook import PartVisualizationHook
 from .random_state_hook import RandomStateHook
 
 __all__ = [
-    'CheckpointFitHook', 'GeneratedGridHook', 'LossWeightScheduleHook', 'NonFiniteGuardHook',
-    'PartPredictionWriterHook', 'PartVisualizationHook', 'RandomStateHook'
+    'AppearanceSwapHook', 'CheckpointFitHook', 'GeneratedGridHook', 'LossWeightScheduleHook',
+    'NonFiniteGuardHook', 'PartPredictionWriterHook', 'PartVisualizationHook', 'RandomStateHook'
 ]
