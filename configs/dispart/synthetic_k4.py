@@ -2,8 +2,15 @@
 # minutes: the quickstart of the README (`bash tools/quickstart.sh`).
 #
 # Differences from the paper's settings (configs/_base_/models/dispart.py), and why:
-# - 64 px images, encoders 8x narrower (base_channels 8, L = 32) and a narrower decoder: CPU budget
+# - 64 px images, a shape encoder 8x narrower (base_channels 8) and a narrower decoder: CPU budget
 #   (about 0.5 s per iteration on 2 cores).
+# - Appearance features of L = 8 channels (appearance_encoder.base_channels 2) instead of 256, and
+#   stronger differences between the two TPS views (translation std 0.25, rotation std 20 deg,
+#   scale std 0.15; the paper: 0.1, 0, 0). With wide features and near-identical views the
+#   per-part appearance vectors of view 2 can carry the object's pose, the decoder reconstructs
+#   view 1 from them and the part maps settle into a fixed layout that ignores the image. Measured
+#   here (1,200 iterations, 300 + 300 held-out images): NMI / ARI of the parts with the GT parts
+#   41.0 / 24.9 with these settings against 28.2 / 13.2 with L = 32 and the paper's warp.
 # - Reconstruction: an L1 pixel loss instead of the VGG-19 perceptual loss. The perceptual loss
 #   needs ImageNet VGG-19 weights, which cannot be downloaded on the machines this must run on.
 #   Its weight is 30 instead of lambda_rec = 1.5 because the paper's perceptual loss, with each
@@ -12,18 +19,22 @@
 #   Set reconstruction_loss=dict(type='PerceptualLoss', pretrained=PATH, ...) to use the paper's
 #   loss when VGG-19 weights are at hand.
 # - 1200 iterations at batch 16 with lr 1e-3 instead of 30k at lr 1e-4.
+# Known limit: on this data (thin creatures on cluttered backgrounds) the background loss
+# (Eq. 10-11) keeps the background channel on the image frame, so foreground IoU and landmark
+# error stay close to the trivial baselines at this budget (docs/get_started.md has the figures).
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/synthetic_parts.py',
     '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
 ]
 
 num_parts = 4
-appearance_channels = 32  # L = 4 * appearance_encoder.base_channels
+appearance_channels = 8  # L = 4 * appearance_encoder.base_channels
 
 model = dict(
     num_parts=num_parts,
+    data_preprocessor=dict(translation_std=0.25, rotation_std=20.0, scale_std=0.15),
     shape_encoder=dict(base_channels=8),
-    appearance_encoder=dict(base_channels=8),
+    appearance_encoder=dict(base_channels=2),
     decoder=dict(in_channels=appearance_channels + 2, channels=(32, 32, 16, 16, 8, 8, 8)),
     reconstruction_loss=dict(
         _delete_=True, type='PixelReconstructionLoss', criterion='l1', loss_weight=30.0),
@@ -37,3 +48,7 @@ default_hooks = dict(
     logger=dict(interval=50),
     checkpoint=dict(interval=400, max_keep_ckpts=2),
     visualization=dict(interval=400))
+
+# Reconstructions and appearance swaps of the first 6 validation images (Liu et al. Fig. 5):
+#   <work_dir>/<timestamp>/vis_data/vis_image/appearance_swap_<iter>.png
+custom_hooks = [dict(type='AppearanceSwapHook', interval=400, num_images=6, min_tile_size=64)]

@@ -90,7 +90,7 @@ class AppearanceSwapHook(Hook):
         self.draw_parts = bool(draw_parts)
         self.alpha = float(alpha)
         self.min_tile_size = min_tile_size
-        self.after_test = bool(after_test)
+        self.draw_after_test = bool(after_test)
         self._fixed_batch: Optional[dict] = None
 
     @staticmethod
@@ -113,7 +113,7 @@ class AppearanceSwapHook(Hook):
         self._fixed_batch = None if val_loop is None else self._first_samples(val_loop.dataloader)
 
     def before_test(self, runner) -> None:
-        if self.after_test:
+        if self.draw_after_test:
             self._check_model(self._model(runner))
 
     def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
@@ -123,7 +123,7 @@ class AppearanceSwapHook(Hook):
             self.draw(runner, batch, 'appearance_swap', step=runner.iter + 1)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
-        if self.after_test:
+        if self.draw_after_test:
             batch = self._first_samples(runner.test_dataloader)
             self.draw(runner, batch, 'appearance_swap_test', step=runner.iter)
 
