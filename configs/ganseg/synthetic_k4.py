@@ -32,7 +32,12 @@ model = dict(
         mask_channels=(64, 16, 16, 16),
         fg_channels=(64, 32, 16, 16),
         bg_channels=(64, 32, 16, 16),
-        margin=8),
+        margin=8,
+        # tanh(MLP(z) / 5) instead of the official / 20: with 8-32 px maps the official part
+        # scales start sub-pixel (empty heatmaps, one part takes the object); 5 is a value the
+        # official code's comments list as working. Measured: NMI / ARI (fg only) 43.7 / 26.0
+        # against 7.6 / -1.8 with 20 (docs/ganseg.md).
+        point_divisor=5.0),
     discriminator=dict(channels=(16, 32, 64, 64), image_size=image_size, fc_channels=64))
 
 optim_wrapper = dict(
