@@ -1,5 +1,4 @@
 """Perceptual reconstruction loss on VGG-19 features."""
-import os
 import warnings
 from typing import Dict, List, Optional, Sequence
 
@@ -7,9 +6,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from torchvision.models.vgg import cfgs as vgg_cfgs
-from torchvision.models.vgg import make_layers
 
 from partseg.registry import MODELS
+from partseg.utils.vgg19_weights import build_vgg19_features, load_vgg19_features
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -110,7 +109,7 @@ class PerceptualLoss(nn.Module):
         self.mask_reduction = mask_reduction
         self._ends = [VGG19_LAYER_ENDS[name] for name in layers]
 
-        self.vgg = self._build_vgg(max(self._ends))
+        self.vgg = build_vgg19_features(max(self._ends))
         self.vgg.requires_grad_(False)
         self.vgg.eval()
         if pretrained is None:
@@ -126,38 +125,8 @@ class PerceptualLoss(nn.Module):
         self.register_buffer('loss_accumulator', torch.zeros(len(layers)))
         self.register_buffer('num_accumulated', torch.zeros((), dtype=torch.long))
 
-    @staticmethod
-    def _build_vgg(end: int) -> nn.Sequential:
-        """torchvision's VGG-19 ``features[:end]`` with torchvision's random initialisation."""
-        features = make_layers(vgg_cfgs['E'])[:end]
-        for module in features.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
-                nn.init.zeros_(module.bias)
-        return features
-
     def _load_pretrained(self) -> None:
-        path = self.pretrained
-        if path.startswith(('http://', 'https://')):
-            state = torch.hub.load_state_dict_from_url(path, map_location='cpu', weights_only=True)
-        else:
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f'PerceptualLoss: pretrained VGG-19 file not found: {path}')
-            state = torch.load(path, map_location='cpu', weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f'PerceptualLoss: {path} does not hold a state_dict')
-        own = self.vgg.state_dict()
-        subset = {}
-        for key, value in own.items():
-            source = f'features.{key}'
-            if source not in state:
-                raise KeyError(f'PerceptualLoss: {path} lacks {source!r} of a torchvision vgg19 '
-                               f'state_dict')
-            if state[source].shape != value.shape:
-                raise ValueError(f'PerceptualLoss: {path} has {source!r} of shape '
-                                 f'{tuple(state[source].shape)}, expected {tuple(value.shape)}')
-            subset[key] = state[source]
-        self.vgg.load_state_dict(subset)
+        load_vgg19_features(self.vgg, self.pretrained, 'PerceptualLoss')
 
     def init_weights(self) -> None:
         """Reload the pretrained VGG, so an ``init_cfg`` of a parent module cannot overwrite it."""

@@ -12,6 +12,7 @@ from torchvision.models.vgg import cfgs, make_layers
 
 from partseg.models.losses import PerceptualLoss
 from partseg.registry import MODELS
+from partseg.utils.vgg19_weights import build_vgg19_features
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -143,7 +144,7 @@ def _save_vgg_state(path, drop=None):
 def test_vgg19_key_layout_matches_torchvision():
     with torch.device('meta'):
         reference = torchvision.models.vgg19()
-    expected = {f'features.{k}' for k in PerceptualLoss._build_vgg(32).state_dict()}
+    expected = {f'features.{k}' for k in build_vgg19_features(32).state_dict()}
     assert expected <= set(reference.state_dict())
 
 

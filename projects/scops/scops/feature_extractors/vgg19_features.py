@@ -1,16 +1,14 @@
 """VGG-19 features V of the SCOPS semantic consistency loss, Hung et al. 2019 Eq. (4)."""
-import os
 import warnings
 from typing import Optional
 
 import torch
 from mmengine.model import BaseModule
 from torch import Tensor, nn
-from torchvision.models.vgg import cfgs as vgg_cfgs
-from torchvision.models.vgg import make_layers
 
 from partseg.models.losses.perceptual_loss import VGG19_LAYER_ENDS
 from partseg.registry import MODELS
+from partseg.utils.vgg19_weights import build_vgg19_features, load_vgg19_features
 
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -53,11 +51,7 @@ class VGG19Features(BaseModule):
         self.layer = layer
         self.pretrained = pretrained
         self.out_channels = _BLOCK_CHANNELS[int(layer[4])]
-        self.vgg = make_layers(vgg_cfgs['E'])[:_RELU_LAYERS[layer]]
-        for module in self.vgg.modules():
-            if isinstance(module, nn.Conv2d):
-                nn.init.kaiming_normal_(module.weight, mode='fan_out', nonlinearity='relu')
-                nn.init.zeros_(module.bias)
+        self.vgg = build_vgg19_features(_RELU_LAYERS[layer])
         self.vgg.requires_grad_(False)
         self.vgg.eval()
         self.register_buffer('mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), False)
@@ -68,26 +62,7 @@ class VGG19Features(BaseModule):
             self._load_pretrained()
 
     def _load_pretrained(self) -> None:
-        path = self.pretrained
-        if path.startswith(('http://', 'https://')):
-            state = torch.hub.load_state_dict_from_url(path, map_location='cpu', weights_only=True)
-        else:
-            if not os.path.isfile(path):
-                raise FileNotFoundError(f'VGG19Features: pretrained VGG-19 file not found: {path}')
-            state = torch.load(path, map_location='cpu', weights_only=True)
-        if not isinstance(state, dict):
-            raise TypeError(f'VGG19Features: {path} does not hold a state_dict')
-        subset = {}
-        for key, value in self.vgg.state_dict().items():
-            source = f'features.{key}'
-            if source not in state:
-                raise KeyError(f'VGG19Features: {path} lacks {source!r} of a torchvision vgg19 '
-                               f'state_dict')
-            if tuple(state[source].shape) != tuple(value.shape):
-                raise ValueError(f'VGG19Features: {path} has {source!r} of shape '
-                                 f'{tuple(state[source].shape)}, expected {tuple(value.shape)}')
-            subset[key] = state[source]
-        self.vgg.load_state_dict(subset)
+        load_vgg19_features(self.vgg, self.pretrained, 'VGG19Features')
 
     def init_weights(self) -> None:
         """Reload the pretrained weights, so no parent ``init_cfg`` can overwrite them."""
