@@ -40,19 +40,8 @@ OPTIM = dict(
 _runs = itertools.count()
 
 
-@pytest.fixture(autouse=True)
-def isolated():
-    """One thread, a fixed seed, and no mmengine singletons leaking between tests."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    torch.manual_seed(0)
-    managers = (DefaultScope, MessageHub, Visualizer)
-    for manager in managers:
-        manager._instance_dict.clear()
-    yield
-    for manager in managers:
-        manager._instance_dict.clear()
-    torch.set_num_threads(threads)
+# One thread, a fixed seed and no mmengine singletons leaking (conftest.py's `isolated`).
+pytestmark = pytest.mark.usefixtures('isolated')
 
 
 def build(**update):
