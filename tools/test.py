@@ -14,7 +14,7 @@ if ROOT not in sys.path:  # configs import plugins under the repository root (pr
     sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import (UserError, add_cfg_options_argument, check_state_dict_fits,
-                               load_config, run_tool)
+                               load_config, run_tool, wait_for_unused_timestamp)
 
 
 def parse_args(argv=None):
@@ -90,6 +90,7 @@ def main(argv=None):
             dict(type='PartPredictionWriterHook', out_dir=args.out)
         ]
 
+    wait_for_unused_timestamp(cfg.work_dir)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     # checkpoints name generator.* (not generator.module.*) under a per-submodule DDP
     save_unwrapped_state_dict(runner.model)

@@ -8,7 +8,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, add_cfg_options_argument, load_config, run_tool
+from partseg.utils.cli import (UserError, add_cfg_options_argument, load_config, run_tool,
+                               wait_for_unused_timestamp)
 
 
 def parse_args(argv=None):
@@ -94,6 +95,7 @@ def main(argv=None):
         cfg.resume = True
         cfg.load_from = args.resume
 
+    wait_for_unused_timestamp(cfg.work_dir)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
     # checkpoints name generator.* (not generator.module.*) under a per-submodule DDP
     save_unwrapped_state_dict(runner.model)

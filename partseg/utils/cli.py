@@ -9,6 +9,7 @@ import os
 import os.path as osp
 import pickle
 import sys
+import time
 from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config, DictAction
@@ -129,6 +130,16 @@ def _closest(word: str, candidates: List[str]) -> Optional[str]:
     import difflib
     found = difflib.get_close_matches(word, [str(c) for c in candidates], n=1, cutoff=0.6)
     return found[0] if found else None
+
+
+def wait_for_unused_timestamp(work_dir: str) -> None:
+    """Wait until no ``<work_dir>/<YYYYmmdd_HHMMSS>`` folder of the current second exists.
+
+    MMEngine names each run's log folder after the wall-clock second it starts in; two runs that
+    start within one second would share (and append to) one folder, mixing their logs.
+    """
+    while osp.isdir(osp.join(work_dir, time.strftime('%Y%m%d_%H%M%S', time.localtime()))):
+        time.sleep(0.05)
 
 
 def check_state_dict_fits(model, state_dict: Dict, checkpoint: str) -> None:
