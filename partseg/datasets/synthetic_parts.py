@@ -233,13 +233,17 @@ def _extent(ellipses: np.ndarray, capsules: np.ndarray) -> Tuple[np.ndarray, np.
 class _Warp:
     """Similarity pose plus a smooth sinusoidal displacement, mapping pixels <-> object units."""
 
-    def __init__(self, rng: np.random.Generator, size_hw: Tuple[int, int], lo: np.ndarray,
-                 hi: np.ndarray) -> None:
+    def __init__(self,
+                 rng: np.random.Generator,
+                 size_hw: Tuple[int, int],
+                 lo: np.ndarray,
+                 hi: np.ndarray,
+                 scale: Tuple[float, float] = (0.75, 1.2)) -> None:
         h, w = size_hw
         extent = np.maximum(hi - lo, 1e-6)
         self.obj_centre = (lo + hi) / 2
         # object fills ~75 % of the image at scale 1
-        self.ppu = rng.uniform(0.75, 1.2) * 0.75 / max(extent[0] / w, extent[1] / h)
+        self.ppu = rng.uniform(*scale) * 0.75 / max(extent[0] / w, extent[1] / h)
         self.theta = np.deg2rad(rng.uniform(-25.0, 25.0))
         self.img_centre = np.array([w / 2, h / 2]) + rng.uniform(-0.15, 0.15, 2) * (w, h)
         self.amp = rng.uniform(0.01, 0.035, (3, 2)) * rng.choice([-1.0, 1.0], (3, 2))
@@ -387,11 +391,12 @@ def render_creature(rng: np.random.Generator,
                     num_parts: int,
                     size_hw: Tuple[int, int],
                     occlusion_prob: float,
-                    clutter_shapes: Tuple[int, int] = (4, 10)) -> Dict[str, np.ndarray]:
+                    clutter_shapes: Tuple[int, int] = (4, 10),
+                    object_scale: Tuple[float, float] = (0.75, 1.2)) -> Dict[str, np.ndarray]:
     """Render one creature; returns the data-contract arrays of :class:`SyntheticPartsDataset`."""
     h, w = size_hw
     ellipses, capsules, eyes, eye_r, tail_tip = _creature(rng, num_parts)
-    warp = _Warp(rng, size_hw, *_extent(ellipses, capsules))
+    warp = _Warp(rng, size_hw, *_extent(ellipses, capsules), scale=object_scale)
     jj, ii = np.meshgrid(np.arange(w) + 0.5, np.arange(h) + 0.5)
     pix = np.stack([jj.ravel(), ii.ravel()], -1)  # (HW, 2) pixel centres (x, y)
     q = warp.to_object(pix)
@@ -482,6 +487,8 @@ class SyntheticPartsDataset(BaseDataset):
         clutter_shapes: (min, max) number of distractor shapes (ellipses, rectangles, bars) over
             the background's gradient and noise, both included; ``(0, 0)`` leaves a smooth
             textured background.
+        object_scale: (min, max) of the creature's random scale; at 1 its extent spans 75 % of
+            the image's longer side. Above ~1.3 the creature may be cut by the image border.
         cache: memoise rendered samples in memory (per dataloader worker).
         serialize_data: as :class:`~mmengine.dataset.BaseDataset`; off by default because the
             data list holds only instance indices (serialising it buys no memory and costs a
@@ -497,6 +504,7 @@ class SyntheticPartsDataset(BaseDataset):
                  regression_split: Optional[str] = None,
                  occlusion_prob: float = 0.2,
                  clutter_shapes: Sequence[int] = (4, 10),
+                 object_scale: Sequence[float] = (0.75, 1.2),
                  cache: bool = False,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -532,6 +540,12 @@ class SyntheticPartsDataset(BaseDataset):
                                          for v in clutter) or not 0 <= clutter[0] <= clutter[1]):
             raise ValueError(f'clutter_shapes must be (min, max) integers with 0 <= min <= max, '
                              f'got {clutter_shapes!r}')
+        scale = tuple(object_scale) if isinstance(object_scale, (list, tuple)) else ()
+        if (len(scale) != 2 or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale)
+                or not 0 < scale[0] <= scale[1]):
+            raise ValueError(f'object_scale must be (min, max) numbers with 0 < min <= max, '
+                             f'got {object_scale!r}')
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
         self.num_samples = num_samples
@@ -542,6 +556,7 @@ class SyntheticPartsDataset(BaseDataset):
         self.regression_split = regression_split
         self.occlusion_prob = float(occlusion_prob)
         self.clutter_shapes = clutter
+        self.object_scale = (float(scale[0]), float(scale[1]))
         self.cache = cache
         self._cache: Dict[int, Dict[str, np.ndarray]] = {}
         names = landmark_names(num_parts)
@@ -573,7 +588,7 @@ class SyntheticPartsDataset(BaseDataset):
             return copy.deepcopy(self._cache[instance_idx])
         rng = np.random.default_rng([self.seed, _SPLIT_CODES[self.split], instance_idx])
         sample = render_creature(rng, self.num_parts, self.image_size, self.occlusion_prob,
-                                 self.clutter_shapes)
+                                 self.clutter_shapes, self.object_scale)
         if self.cache:
             self._cache[instance_idx] = copy.deepcopy(sample)
         return sample

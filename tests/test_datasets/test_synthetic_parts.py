@@ -121,6 +121,9 @@ def test_any_number_of_parts(num_parts):
     (dict(clutter_shapes=(3, 2)), 'clutter_shapes'),
     (dict(clutter_shapes=(-1, 2)), 'clutter_shapes'),
     (dict(clutter_shapes=5), 'clutter_shapes'),
+    (dict(object_scale=(1.5, 1.0)), 'object_scale'),
+    (dict(object_scale=(0, 1.0)), 'object_scale'),
+    (dict(object_scale=1.2), 'object_scale'),
 ])
 def test_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -255,3 +258,16 @@ def test_clutter_shapes_option():
     assert background_edges(plain) < 0.7 * background_edges(busy)
     # the creature itself does not depend on the clutter
     np.testing.assert_array_equal(plain[0]['gt_seg_map'], busy[0]['gt_seg_map'])
+
+
+def test_object_scale_option():
+    """The default is (0.75, 1.2); a fixed scale s gives a creature s / s' times as wide."""
+    default, explicit = _ds(num_samples=3), _ds(num_samples=3, object_scale=[0.75, 1.2])
+    for i in range(3):
+        np.testing.assert_array_equal(default[i]['img'], explicit[i]['img'])
+    small = _ds(num_samples=4, object_scale=(0.8, 0.8), occlusion_prob=0.0)
+    large = _ds(num_samples=4, object_scale=(1.2, 1.2), occlusion_prob=0.0)
+    for i in range(4):
+        area_small, area_large = small[i]['gt_fg_mask'].sum(), large[i]['gt_fg_mask'].sum()
+        # area grows with the square of the scale (1.5^2 = 2.25), up to the border and the rim
+        assert 1.8 < area_large / area_small < 2.6

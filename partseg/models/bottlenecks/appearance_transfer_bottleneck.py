@@ -1,4 +1,5 @@
 """Appearance transfer bottleneck of DisPart, Liu et al. 2021 Eq. (2)-(3)."""
+import torch
 import torch.nn as nn
 from torch import Tensor
 
@@ -15,13 +16,22 @@ class AppearanceTransferBottleneck(nn.Module):
     rendered appearance map ``A^{1->2}`` from the appearance of image 1 and the shape of image 2.
 
     Args:
+        assignment: how ``expand`` uses the part maps. ``'soft'`` (Eq. 3, the paper and the
+            official code): the soft maps themselves. ``'hard'``: each cell takes the feature of
+            its arg-max part (forward), with the soft maps' gradient (straight-through estimator),
+            so the rendered map is piecewise constant and the mixing proportions of a soft map
+            cannot carry the image's intensities past the appearance features (an option of this
+            toolbox, used by the CPU synthetic config; ``squeeze`` stays soft).
         eps: lower bound of each part's mass ``sum_uv S_k,uv`` in the row normalisation, so a part
             that vanishes from an image gives a zero feature instead of NaN. The official code
             divides without a bound; softmax maps never reach 0 in practice, so the two agree.
     """
 
-    def __init__(self, eps: float = 1e-6) -> None:
+    def __init__(self, assignment: str = 'soft', eps: float = 1e-6) -> None:
         super().__init__()
+        if assignment not in ('soft', 'hard'):
+            raise ValueError(f"assignment must be 'soft' or 'hard', got {assignment!r}")
+        self.assignment = assignment
         if not eps > 0:
             raise ValueError(f'eps must be > 0, got {eps!r}')
         self.eps = eps
@@ -49,6 +59,9 @@ class AppearanceTransferBottleneck(nn.Module):
             raise ValueError(f'part_maps {tuple(part_maps.shape)} do not match part_features '
                              f'{tuple(part_features.shape)} in batch size or number of parts')
         b, k, h, w = part_maps.shape
+        if self.assignment == 'hard':
+            hard = torch.zeros_like(part_maps).scatter_(1, part_maps.argmax(1, keepdim=True), 1.0)
+            part_maps = part_maps + (hard - part_maps).detach()  # one-hot forward, soft gradient
         rendered = part_features.transpose(1, 2) @ part_maps.flatten(2)  # (B, L, K') @ (B, K', HW)
         return rendered.view(b, -1, h, w)  # (B, L, HW) -> (B, L, H, W)
 
@@ -58,4 +71,4 @@ class AppearanceTransferBottleneck(nn.Module):
         return self.expand(self.squeeze(part_maps_src, appearance_src), part_maps_dst)
 
     def extra_repr(self) -> str:
-        return f'eps={self.eps}'
+        return f'assignment={self.assignment!r}, eps={self.eps}'

@@ -76,6 +76,21 @@ def test_gradients_reach_maps_and_appearance():
     assert maps.grad.abs().sum() > 0 and appearance.grad.abs().sum() > 0
 
 
+def test_hard_expand_paints_the_argmax_part_with_the_soft_gradient():
+    # S2's pixel 2 (.25, .75) takes F_1 = (8/3, 17/3) whole; pixels 0 and 1 are one-hot already
+    hard = AppearanceTransferBottleneck(assignment='hard')
+    maps = S2.clone().requires_grad_(True)
+    rendered = hard.expand(F1, maps)
+    expected = torch.tensor([[[[4 / 3, 8 / 3, 8 / 3]], [[13 / 3, 17 / 3, 17 / 3]]]])
+    torch.testing.assert_close(rendered, expected)
+    # straight-through: d(sum rendered)/d S_k,uv = sum_l F_k,l, as for the soft Eq. (3)
+    rendered.sum().backward()
+    per_part = F1.sum(-1)  # (1, K'): F_0 -> 17/3, F_1 -> 25/3
+    torch.testing.assert_close(maps.grad, per_part[..., None, None].expand(1, 2, 1, 3))
+    # squeeze stays soft (Eq. 2)
+    torch.testing.assert_close(hard.squeeze(S1, A1), F1)
+
+
 def test_registered():
     assert isinstance(MODELS.build(dict(type='AppearanceTransferBottleneck', eps=1e-4)),
                       AppearanceTransferBottleneck)
@@ -85,6 +100,8 @@ def test_bad_inputs():
     bottleneck = AppearanceTransferBottleneck()
     with pytest.raises(ValueError, match='eps'):
         AppearanceTransferBottleneck(eps=0)
+    with pytest.raises(ValueError, match='assignment'):
+        AppearanceTransferBottleneck(assignment='gumbel')
     with pytest.raises(ValueError, match='spatial size'):
         bottleneck.squeeze(torch.rand(1, 2, 4, 4), torch.rand(1, 3, 4, 5))
     with pytest.raises(ValueError, match='must be'):
