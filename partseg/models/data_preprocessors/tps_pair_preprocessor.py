@@ -28,7 +28,10 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
     'data_samples': ...}``; each data sample gets the two views' validity masks in the field
     ``tps_valid_mask`` (:class:`PixelData` (2, H, W), see :data:`TPS_MASK_KEY`; data samples are
     created when the batch has none). Outside the source image the views are black (raw value 0),
-    as in the official code.
+    as in the official code (``padding_mode='zeros'``); ``'border'`` / ``'reflection'`` fill that
+    area with the image's edge pixels / its mirror image instead (a toolbox option), so the views
+    carry no black frame for the part maps to latch onto; the masks still mark where the warp
+    left the image.
 
     The random TPS follows the sampler the paper adopts (Jakab et al.'s, which the official code
     uses), parametrised by its control-point coefficients: ``grid_size`` x ``grid_size`` control
@@ -50,6 +53,8 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         translation_std: std of the affine translation (A.1: 0.1).
         rotation_std: std of the affine rotation in degrees (A.1: 0).
         scale_std: std of the affine scale around 1 (A.1: 0).
+        padding_mode: ``'zeros'`` (black, the official code), ``'border'`` or ``'reflection'``
+            (``torch.nn.functional.grid_sample``'s modes) for the area outside the source image.
         pad_size_divisor, pad_value, non_blocking: as in mmengine's ``ImgDataPreprocessor``.
     """
 
@@ -65,6 +70,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
                  translation_std: float = 0.1,
                  rotation_std: float = 0.0,
                  scale_std: float = 0.0,
+                 padding_mode: str = 'zeros',
                  pad_size_divisor: int = 1,
                  pad_value: Union[float, int] = 0,
                  non_blocking: Optional[bool] = False) -> None:
@@ -85,6 +91,10 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
                            ('scale_std', scale_std)):
             if not value >= 0:
                 raise ValueError(f'{key} must be >= 0, got {value!r}')
+        if padding_mode not in ('zeros', 'border', 'reflection'):
+            raise ValueError(f"padding_mode must be 'zeros', 'border' or 'reflection', got "
+                             f'{padding_mode!r}')
+        self.padding_mode = padding_mode
         if not 0 <= extra_point_prob <= 1:
             raise ValueError(f'extra_point_prob must be in [0, 1], got {extra_point_prob!r}')
         self.grid_size = grid_size
@@ -167,11 +177,18 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         # kornia's warp_points_tps with the control points shared by every warp: the (HW, N)
         # radial basis is computed once per image size instead of a (2B, HW, N, 2) product.
         grid = (kernel @ kernel_weights + coords @ affine[:, 1:] + affine[:, :1])  # (2B, HW, 2)
+        grid = grid.view(b * v, h, w, 2)
         warped = F.grid_sample(
-            stacked, grid.view(b * v, h, w, 2), mode='bilinear', padding_mode='zeros',
+            stacked, grid, mode='bilinear', padding_mode='zeros',
             align_corners=False)  # (2B, 4, H, W)
         warped = warped.view(b, v, c + 1, h, w)  # (2B, 4, H, W) -> (B, 2, 4, H, W)
-        return warped[:, :, :c] + zero, warped[:, :, c]
+        masks = warped[:, :, c]
+        if self.padding_mode == 'zeros':
+            return warped[:, :, :c] + zero, masks
+        filled = F.grid_sample(
+            stacked[:, :c], grid, mode='bilinear', padding_mode=self.padding_mode,
+            align_corners=False)  # (2B, 3, H, W)
+        return filled.view(b, v, c, h, w) + zero, masks
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = super().forward(data, training)
@@ -196,6 +213,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
 
     def extra_repr(self) -> str:
         return (f'grid_size={self.grid_size}, point_std={self.point_std}, '
+                f'padding_mode={self.padding_mode!r}, '
                 f'extra_point_std={self.extra_point_std}, '
                 f'extra_point_prob={self.extra_point_prob}, '
                 f'translation_std={self.translation_std}, rotation_std={self.rotation_std}, '

@@ -188,6 +188,24 @@ def test_data_samples_batch_mismatch():
                               training=True)
 
 
+@pytest.mark.parametrize('mode', ['border', 'reflection'])
+def test_padding_modes_fill_outside_with_edge_or_mirror_and_keep_the_mask(mode):
+    # f(p) = p + (0.5, 0) as above: output columns 12..15 sample source columns 16..19, i.e.
+    # 0.5..3.5 px beyond the right edge (pixel centres 16.5..19.5 in a 16-px image); 'border'
+    # repeats column 15, 'reflection' (about the edge, align_corners=False) mirrors to 15..12.
+    pre = TPSPairPreprocessor(padding_mode=mode)
+    pre.sample_tps = _fixed_tps(pre, [0.5, 0.0])
+    data = _batch(batch=1, size=16)
+    plain = pre(dict(data), training=False)['inputs'][0]
+    out = pre(dict(data), training=True)
+    view, mask = out['inputs'][0, 0], out['data_samples'][0].get(TPS_MASK_KEY).data[0]
+    torch.testing.assert_close(view[:, :, :12], plain[:, :, 4:], atol=1e-4, rtol=0)
+    outside = plain[:, :, 15:].expand(3, 16, 4) if mode == 'border' else plain[:, :, 12:].flip(-1)
+    torch.testing.assert_close(view[:, :, 12:], outside, atol=1e-4, rtol=0)
+    torch.testing.assert_close(mask[:, 12:], torch.zeros(16, 4), atol=1e-5, rtol=0)
+    torch.testing.assert_close(mask[:, :12], torch.ones(16, 12), atol=1e-5, rtol=0)
+
+
 @pytest.mark.parametrize('kwargs, key', [
     (dict(grid_size=1), 'grid_size'),
     (dict(grid_size=True), 'grid_size'),
@@ -197,6 +215,7 @@ def test_data_samples_batch_mismatch():
     (dict(mean=(1.0, 2.0)), 'mean'),
     (dict(std=(1.0, 0.0, 1.0)), 'std'),
     (dict(mean=None), 'mean'),
+    (dict(padding_mode='constant'), 'padding_mode'),
 ])
 def test_bad_arguments(kwargs, key):
     with pytest.raises(ValueError, match=key) as info:
