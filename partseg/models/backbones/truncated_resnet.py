@@ -39,6 +39,10 @@ class TruncatedResNet(BaseModule):
             output has ``4 * base_channels`` channels (256 for the paper's 64).
         in_channels: input image channels.
         stem_pool: keep the stem's 3x3 stride-2 max pool (torchvision); the official code drops it.
+        out_channels: if set, a 1x1 conv (with bias, no activation) projects layer3's
+            ``4 * base_channels`` channels to this many (a toolbox option, not in the paper: a
+            small part-feature length L with a wide encoder, e.g. for CPU configs); None (the
+            paper): the output is layer3's.
         init_std: std of the Gaussian init of every conv weight (Sec. 4.1: 0.01); BN weight 1,
             bias 0. No pretrained weights (the paper trains from scratch).
         init_cfg: mmengine init config applied by ``init_weights`` (e.g. ``Pretrained``).
@@ -54,6 +58,7 @@ class TruncatedResNet(BaseModule):
                  base_channels: int = 64,
                  in_channels: int = 3,
                  stem_pool: bool = True,
+                 out_channels: Optional[int] = None,
                  init_std: float = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -66,10 +71,13 @@ class TruncatedResNet(BaseModule):
         for key, value in (('base_channels', base_channels), ('in_channels', in_channels)):
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ValueError(f'{key} must be a positive int, got {value!r}')
+        if out_channels is not None and (isinstance(out_channels, bool)
+                                         or not isinstance(out_channels, int) or out_channels <= 0):
+            raise ValueError(f'out_channels must be a positive int or None, got {out_channels!r}')
         self.depth = depth
         self.strides = strides
         self.stem_pool = stem_pool
-        self.out_channels = 4 * base_channels
+        self.out_channels = 4 * base_channels if out_channels is None else out_channels
         self.output_stride = 2 * (2 if stem_pool else 1) * math.prod(strides)
 
         self.conv1 = nn.Conv2d(in_channels, base_channels, 7, stride=2, padding=3, bias=False)
@@ -82,6 +90,8 @@ class TruncatedResNet(BaseModule):
             stages.append(self._make_stage(channels, width, num_blocks, stride))
             channels = width
         self.layer1, self.layer2, self.layer3 = stages
+        self.projection = (nn.Identity() if out_channels is None else nn.Conv2d(
+            4 * base_channels, out_channels, 1))
         initialize(self, gaussian_init_cfg(init_std))
 
     @staticmethod
@@ -100,4 +110,5 @@ class TruncatedResNet(BaseModule):
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer1(x)
         x = self.layer2(x)
-        return self.layer3(x)  # -> (B, 4C, H / output_stride, W / output_stride)
+        x = self.layer3(x)  # -> (B, 4C, H / output_stride, W / output_stride)
+        return self.projection(x)  # -> (B, out_channels, H / output_stride, W / output_stride)

@@ -86,12 +86,33 @@ def test_built_from_registry():
     assert net(torch.randn(2, 1, 32, 32)).shape == (2, 32, 4, 4)
 
 
+def test_out_channels_projects_layer3_with_a_1x1_conv():
+    torch.manual_seed(0)
+    net = TruncatedResNet(depth=18, base_channels=4, out_channels=3).eval()
+    assert net.out_channels == 3
+    with torch.no_grad():
+        net.projection.weight.copy_(torch.arange(48.0).view(3, 16, 1, 1) / 100)
+        net.projection.bias.copy_(torch.tensor([1.0, -1.0, 0.5]))
+    x = torch.randn(1, 3, 32, 32)
+    out = net(x)
+    trunk = net.layer3(net.layer2(net.layer1(net.maxpool(net.relu(net.bn1(net.conv1(x)))))))
+    # out[c] = sum_j W[c, j] * layer3[j] + b[c]
+    expected = torch.einsum('cj,bjhw->bchw', net.projection.weight[:, :, 0, 0], trunk)
+    expected = expected + net.projection.bias.view(1, 3, 1, 1)
+    assert out.shape == (1, 3, 4, 4)
+    torch.testing.assert_close(out, expected)
+    # the default has no projection parameters (state dict as torchvision's up to layer3)
+    assert not any(k.startswith('projection') for k in TruncatedResNet().state_dict())
+
+
 @pytest.mark.parametrize('kwargs, key', [
     (dict(depth=50), 'depth'),
     (dict(strides=(1, 2)), 'strides'),
     (dict(strides=(1, 0, 1)), 'strides'),
     (dict(base_channels=0), 'base_channels'),
     (dict(in_channels=True), 'in_channels'),
+    (dict(out_channels=0), 'out_channels'),
+    (dict(out_channels=2.5), 'out_channels'),
 ])
 def test_bad_arguments(kwargs, key):
     with pytest.raises(ValueError, match=key) as info:
