@@ -44,7 +44,12 @@ model = dict(
         grid_type='centres',
         margin=10,  # Eq. (12)
         rgb_head='conv3x3x2',
-        norm_cfg=dict(type='BN', affine=False)),  # 'SyncBN' for multi-GPU training
+        norm_cfg=dict(type='BN', affine=False),  # 'SyncBN' for multi-GPU training
+        # Activation checkpointing of the mask / foreground / background blocks (toolbox option):
+        # True keeps only their inputs and recomputes their forward in the backward pass, e.g.
+        # celeba_wild_k8 at batch 32 on a CPU in 8.1 GB peak RSS instead of ~23 GB, for ~21 % more
+        # CPU time (docs/benchmarks.md). Same results (BN running statistics updated once).
+        with_cp=False),
     discriminator=dict(
         type='GANSegDiscriminator',
         in_channels=3,

@@ -39,6 +39,8 @@ class BackgroundGenerator(nn.Module):
         grid_type (str): ``'centres'`` (paper Eq. 12) or ``'linspace'`` (official).
         norm_cfg (dict, optional): AdaIN normalisation (default BN without affine, appendix B.3).
         negative_slope (float): LeakyReLU slope.
+        with_cp (bool): activation checkpointing of every block in training (toolbox option):
+            less memory, one more forward of the blocks. Default False.
     """
 
     def __init__(self,
@@ -52,7 +54,8 @@ class BackgroundGenerator(nn.Module):
                  margin: int = 10,
                  grid_type: str = 'centres',
                  norm_cfg: Optional[dict] = None,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2,
+                 with_cp: bool = False) -> None:
         super().__init__()
         self.feature_map_sizes = check_feature_map_sizes(feature_map_sizes)
         if len(channels) != len(self.feature_map_sizes):
@@ -70,7 +73,7 @@ class BackgroundGenerator(nn.Module):
         self.start = RelativePositionalEncoding(1, channels[0])
         outs = tuple(channels[1:]) + (emb_dim, )
         self.blocks = nn.ModuleList(
-            AdaINConvBlock(c_in, c_out, emb_dim, adain_hidden, norm_cfg, negative_slope)
+            AdaINConvBlock(c_in, c_out, emb_dim, adain_hidden, norm_cfg, negative_slope, with_cp)
             for c_in, c_out in zip(channels, outs))
 
     def position(self, bg_position: Tensor) -> Tensor:

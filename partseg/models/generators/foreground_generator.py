@@ -34,6 +34,8 @@ class ForegroundGenerator(nn.Module):
         grid_type (str): ``'centres'`` (paper Eq. 12) or ``'linspace'`` (official).
         norm_cfg (dict, optional): SPADE normalisation (default BN without affine).
         negative_slope (float): LeakyReLU slope.
+        with_cp (bool): activation checkpointing of every block in training (toolbox option):
+            less memory, one more forward of the blocks. Default False.
     """
 
     def __init__(self,
@@ -45,7 +47,8 @@ class ForegroundGenerator(nn.Module):
                  margin: int = 10,
                  grid_type: str = 'centres',
                  norm_cfg: Optional[dict] = None,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2,
+                 with_cp: bool = False) -> None:
         super().__init__()
         self.feature_map_sizes = check_feature_map_sizes(feature_map_sizes)
         if len(channels) != len(self.feature_map_sizes):
@@ -58,7 +61,7 @@ class ForegroundGenerator(nn.Module):
         self.start = RelativePositionalEncoding(num_parts, channels[0])
         outs = tuple(channels[1:]) + (emb_dim, )
         self.blocks = nn.ModuleList(
-            SPADEResBlock(c_in, c_out, emb_dim, spade_hidden, norm_cfg, negative_slope)
+            SPADEResBlock(c_in, c_out, emb_dim, spade_hidden, norm_cfg, negative_slope, with_cp)
             for c_in, c_out in zip(channels, outs))
 
     def part_masks_at(self, part_masks: Tensor, size: int) -> Tensor:

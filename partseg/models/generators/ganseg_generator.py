@@ -80,6 +80,9 @@ class GANSegGenerator(BaseModule):
         rgb_head (str): the blend's Conv of Eq. (11), ``'conv3x3x2'`` or ``'conv1x1'`` (above).
         norm_cfg (dict, optional): SPADE/AdaIN normalisation (default BN without affine).
         negative_slope (float): LeakyReLU slope (official: 0.2).
+        with_cp (bool): activation checkpointing of the mask, foreground and background blocks in
+            training (toolbox option): their activations are recomputed in the backward pass
+            instead of kept, for less memory and one more forward of the blocks. Default False.
         init_cfg (dict, optional): weight init run by ``init_weights()`` (default: the official
             Kaiming-normal init); None keeps PyTorch's default init.
     """
@@ -107,6 +110,7 @@ class GANSegGenerator(BaseModule):
                  rgb_head: str = 'conv3x3x2',
                  norm_cfg: Optional[dict] = None,
                  negative_slope: float = 0.2,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = KAIMING_LEAKY_INIT) -> None:
         super().__init__(init_cfg=copy.deepcopy(init_cfg))
         if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts < 1:
@@ -121,14 +125,16 @@ class GANSegGenerator(BaseModule):
                                               negative_slope)
         self.mask_generator = MaskGenerator(num_parts, n_per, emb_dim, mask_channels,
                                             feature_map_sizes, spade_hidden, heatmap_type, margin,
-                                            grid_type, norm_cfg, negative_slope)
+                                            grid_type, norm_cfg, negative_slope, with_cp)
         self.foreground_generator = ForegroundGenerator(num_parts, emb_dim, fg_channels,
                                                         feature_map_sizes, spade_hidden, margin,
-                                                        grid_type, norm_cfg, negative_slope)
+                                                        grid_type, norm_cfg, negative_slope,
+                                                        with_cp)
         self.background_generator = BackgroundGenerator(z_dim, emb_dim, bg_channels,
                                                         feature_map_sizes, bg_mlp_layers,
                                                         adain_hidden, bg_position_mode, margin,
-                                                        grid_type, norm_cfg, negative_slope)
+                                                        grid_type, norm_cfg, negative_slope,
+                                                        with_cp)
         self.negative_slope = negative_slope
         if rgb_head not in RGB_HEADS:
             raise ValueError(f'rgb_head must be one of {RGB_HEADS}, got {rgb_head!r}')

@@ -37,6 +37,8 @@ class MaskGenerator(nn.Module):
             (official); see :func:`margin_grid`.
         norm_cfg (dict, optional): SPADE normalisation (default BN without affine).
         negative_slope (float): LeakyReLU slope.
+        with_cp (bool): activation checkpointing of every block in training (toolbox option):
+            less memory, one more forward of the blocks. Default False.
     """
 
     def __init__(self,
@@ -50,7 +52,8 @@ class MaskGenerator(nn.Module):
                  margin: int = 10,
                  grid_type: str = 'centres',
                  norm_cfg: Optional[dict] = None,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2,
+                 with_cp: bool = False) -> None:
         super().__init__()
         self.feature_map_sizes = check_feature_map_sizes(feature_map_sizes)
         if len(channels) != len(self.feature_map_sizes):
@@ -65,7 +68,7 @@ class MaskGenerator(nn.Module):
         self.heatmaps = PartHeatmaps(heatmap_type)
         outs = tuple(channels[1:]) + (num_parts + 1, )
         self.blocks = nn.ModuleList(
-            SPADEResBlock(c_in, c_out, emb_dim, spade_hidden, norm_cfg, negative_slope)
+            SPADEResBlock(c_in, c_out, emb_dim, spade_hidden, norm_cfg, negative_slope, with_cp)
             for c_in, c_out in zip(channels, outs))
 
     def grid(self, size: int, device=None, dtype=torch.float32) -> Tensor:

@@ -7,6 +7,8 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 
+from .activation_checkpoint import check_with_cp, checkpoint_forward
+
 
 class AdaIN(nn.Module):
     """Adaptive normalisation, He et al. 2022 appendix B.3: ``(1 + γ(v)) ⊗ BN(F_input) + β(v)``.
@@ -53,6 +55,8 @@ class AdaINConvBlock(nn.Module):
         norm_cfg (dict, optional): the parameter-free normalisation; default
             ``dict(type='BN', affine=False)`` (paper and official).
         negative_slope (float): LeakyReLU slope (official: 0.2).
+        with_cp (bool): activation checkpointing in training (toolbox option, see
+            :func:`~partseg.models.layers.spade_resblock.checkpoint_forward`). Default False.
     """
 
     def __init__(self,
@@ -61,12 +65,17 @@ class AdaINConvBlock(nn.Module):
                  style_channels: int,
                  hidden_channels: int = 128,
                  norm_cfg: Optional[dict] = None,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = check_with_cp(with_cp)
         self.adain = AdaIN(in_channels, style_channels, hidden_channels, norm_cfg, negative_slope)
         self.conv = nn.Conv2d(in_channels, out_channels, 3, padding=1)
         self.negative_slope = negative_slope
 
     def forward(self, x: Tensor, style: Tensor) -> Tensor:
         """``x`` (B, C_in, H, W), ``style`` (B, S) -> (B, C_out, H, W)."""
+        return checkpoint_forward(self, self._forward, x, style)
+
+    def _forward(self, x: Tensor, style: Tensor) -> Tensor:
         return self.conv(F.leaky_relu(self.adain(x, style), self.negative_slope))

@@ -6,6 +6,7 @@ from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from .activation_checkpoint import check_with_cp, checkpoint_forward
 
 
 class SPADE(nn.Module):
@@ -57,6 +58,8 @@ class SPADEResBlock(nn.Module):
         norm_cfg (dict, optional): the parameter-free normalisation; default
             ``dict(type='BN', affine=False)`` (official; ``'SyncBN'`` for multi-GPU).
         negative_slope (float): LeakyReLU slope (official: 0.2).
+        with_cp (bool): activation checkpointing in training (toolbox option, see
+            :func:`checkpoint_forward`): saves memory, costs one more forward. Default False.
     """
 
     def __init__(self,
@@ -65,8 +68,10 @@ class SPADEResBlock(nn.Module):
                  style_channels: int,
                  hidden_channels: int = 128,
                  norm_cfg: Optional[dict] = None,
-                 negative_slope: float = 0.2) -> None:
+                 negative_slope: float = 0.2,
+                 with_cp: bool = False) -> None:
         super().__init__()
+        self.with_cp = check_with_cp(with_cp)
         mid_channels = min(in_channels, out_channels)
         self.spade1 = SPADE(in_channels, style_channels, hidden_channels, norm_cfg, negative_slope)
         self.conv1 = nn.Conv2d(in_channels, mid_channels, 3, padding=1)
@@ -81,6 +86,9 @@ class SPADEResBlock(nn.Module):
 
     def forward(self, x: Tensor, style: Tensor) -> Tensor:
         """``x`` (B, C_in, H, W), ``style`` (B, S, H, W) -> (B, C_out, H, W)."""
+        return checkpoint_forward(self, self._forward, x, style)
+
+    def _forward(self, x: Tensor, style: Tensor) -> Tensor:
         shortcut = x
         if self.learned_shortcut:
             shortcut = self.conv_shortcut(self.spade_shortcut(x, style))  # (B, C_out, H, W)
