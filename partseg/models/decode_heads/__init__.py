@@ -1,0 +1,3 @@
+from .projected_aspp_head import ProjectedASPPHead
+
+__all__ = ['ProjectedASPPHead']
