@@ -29,6 +29,8 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         contract_dilation=True),
+    # mmseg's ASPPHead fuses the branches with one 3x3 conv; 'partseg.ProjectedASPPHead' (with
+    # dropout_ratio=0.0) is torchvision's / the official code's layout (1x1 projection, then 3x3).
     decode_head=dict(
         type='ASPPHead',
         in_channels=2048,
