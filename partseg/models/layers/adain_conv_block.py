@@ -6,7 +6,6 @@ from mmcv.cnn import build_norm_layer
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
-
 from .activation_checkpoint import check_with_cp, checkpoint_forward
 
 
@@ -56,7 +55,7 @@ class AdaINConvBlock(nn.Module):
             ``dict(type='BN', affine=False)`` (paper and official).
         negative_slope (float): LeakyReLU slope (official: 0.2).
         with_cp (bool): activation checkpointing in training (toolbox option, see
-            :func:`~partseg.models.layers.spade_resblock.checkpoint_forward`). Default False.
+            :func:`~partseg.models.layers.activation_checkpoint.checkpoint_forward`). Default False.
     """
 
     def __init__(self,
