@@ -178,17 +178,19 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         # radial basis is computed once per image size instead of a (2B, HW, N, 2) product.
         grid = (kernel @ kernel_weights + coords @ affine[:, 1:] + affine[:, :1])  # (2B, HW, 2)
         grid = grid.view(b * v, h, w, 2)
+        if self.padding_mode != 'zeros':  # images with their own padding, masks from the ones
+            images_part, ones_part = stacked.split((c, 1), dim=1)
+            filled = F.grid_sample(
+                images_part, grid, mode='bilinear', padding_mode=self.padding_mode,
+                align_corners=False)  # (2B, 3, H, W)
+            masks = F.grid_sample(
+                ones_part, grid, mode='bilinear', padding_mode='zeros', align_corners=False)
+            return filled.view(b, v, c, h, w) + zero, masks.view(b, v, h, w)
         warped = F.grid_sample(
             stacked, grid, mode='bilinear', padding_mode='zeros',
             align_corners=False)  # (2B, 4, H, W)
         warped = warped.view(b, v, c + 1, h, w)  # (2B, 4, H, W) -> (B, 2, 4, H, W)
-        masks = warped[:, :, c]
-        if self.padding_mode == 'zeros':
-            return warped[:, :, :c] + zero, masks
-        filled = F.grid_sample(
-            stacked[:, :c], grid, mode='bilinear', padding_mode=self.padding_mode,
-            align_corners=False)  # (2B, 3, H, W)
-        return filled.view(b, v, c, h, w) + zero, masks
+        return warped[:, :, :c] + zero, warped[:, :, c]
 
     def forward(self, data: dict, training: bool = False) -> dict:
         data = super().forward(data, training)
