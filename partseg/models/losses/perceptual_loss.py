@@ -181,7 +181,9 @@ class PerceptualLoss(nn.Module):
         distances = torch.stack([
             self._layer_distance(p, t, mask) for p, t in zip(pred_feats, target_feats)
         ])  # (N,)
-        weights = self.layer_weights.to(distances.dtype)
+        # A copy: autograd keeps the weights for the backward pass, and the running-mean update
+        # below rewrites the buffer in place before that pass runs.
+        weights = self.layer_weights.to(distances.dtype, copy=True)
         loss = (weights * distances).sum() / len(self.layers)
         if self.training and self.layer_weighting == 'running_mean':
             self._update_weights(distances.detach())

@@ -116,6 +116,20 @@ def test_running_mean_weights_refresh_exactly_at_interval():
     torch.testing.assert_close(resumed.layer_weights, 1 / mean, rtol=1e-4, atol=0)
 
 
+def test_backward_through_the_refresh_step():
+    """The call that refreshes the weights still back-propagates, with the weights it used."""
+    loss = _random_loss(layers=('input', 'conv1_2'), weight_update_interval=1).train()
+    torch.manual_seed(0)
+    target = torch.rand(2, 3, 16, 16)
+    pred = torch.rand(2, 3, 16, 16, requires_grad=True)
+    loss(pred, target).backward()  # refreshes layer_weights in place before backward runs
+    assert not torch.equal(loss.layer_weights, torch.ones(2))
+
+    reference = pred.detach().clone().requires_grad_(True)
+    _hand_distances(reference, target, loss).mean().backward()  # the weights of that call: 1
+    torch.testing.assert_close(pred.grad, reference.grad, rtol=1e-5, atol=1e-8)
+
+
 def test_fixed_weights():
     loss = _random_loss(layers=('input', 'conv1_2'), layer_weighting='fixed',
                         layer_weights=(2.0, 0.5), weight_update_interval=1, loss_weight=1.5)
