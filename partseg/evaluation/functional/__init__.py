@@ -7,7 +7,8 @@ from .linear_regression import (FIT_MODES, LinearRegressionFit, fit_linear_regre
 from .mask_iou import centred_ellipse_mask, mask_iou
 
 __all__ = [
-    'appearance_diagnostics', 'colourfulness', 'feature_spread', 'adjusted_rand_index', 'contingency_table', 'normalized_mutual_info', 'coordinate_mae_sum',
+    'appearance_diagnostics', 'colourfulness', 'feature_spread', 'adjusted_rand_index',
+    'contingency_table', 'normalized_mutual_info', 'coordinate_mae_sum',
     'keypoint_l2_sum', 'normalized_landmark_errors', 'FIT_MODES', 'LinearRegressionFit',
     'fit_linear_regression', 'masked_mean', 'predict_linear_regression', 'centred_ellipse_mask',
     'mask_iou'

@@ -46,8 +46,8 @@ def appearance_diagnostics(model, inputs: Tensor) -> Dict[str, object]:
     - ``feature_spread``: :func:`feature_spread` of F, per part (background first).
     - ``part_mass``: mean of each part map over images and cells.
     - ``reconstruction_error``: mean ``|x_hat - x|`` in [0, 1] units (x_hat from the image's own F).
-    - ``swap_change``: mean ``|x_hat(F of image n+1) - x_hat(F of image n)|`` in [0, 1] units, both
-      rendered in image n's part maps: how much the reconstruction depends on F.
+    - ``swap_change``: mean ``|x_hat(F of image n-1) - x_hat(F of image n)|`` in [0, 1] units
+      (cyclically), both rendered in image n's part maps: how much the reconstruction depends on F.
     - ``colourfulness_input`` / ``colourfulness_reconstruction``: :func:`colourfulness` of the
       images and of their reconstructions (a grey reconstruction of colourful images means colour
       does not reach the decoder's output).
