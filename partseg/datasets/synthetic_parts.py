@@ -333,11 +333,31 @@ def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, i
     return img * (1 - alpha) + shaded * alpha
 
 
-def _part_texture(rng: np.random.Generator, num_parts: int, q: np.ndarray,
-                  labels: np.ndarray) -> np.ndarray:
-    """Per-pixel part colours (M, 3): distinct hues, each part flat/striped/noisy/graded."""
+def species_hues(num_parts: int) -> np.ndarray:
+    """Base hue in [0, 1) of parts 1..K in the 'species' colour scheme: golden-ratio steps."""
+    return (0.08 + np.arange(num_parts) * 0.618034) % 1.0
+
+
+def _part_hues(rng: np.random.Generator, num_parts: int, colour_scheme: str,
+               hue_jitter: float) -> np.ndarray:
+    """Hue of each part (K,) of one instance.
+
+    'species': part k keeps its base hue (:func:`species_hues`) up to a uniform jitter of
+    +-``hue_jitter`` (a fraction of the hue circle), as a species keeps its colour pattern.
+    'random': distinct hues in a random order per instance, so a part's colour says nothing about
+    which part it is.
+    """
     k = num_parts
-    hues = (rng.random() + rng.permutation(k) / k + rng.uniform(-0.25, 0.25, k) / k) % 1.0
+    if colour_scheme == 'species':
+        return (species_hues(k) + rng.uniform(-hue_jitter, hue_jitter, k)) % 1.0
+    return (rng.random() + rng.permutation(k) / k + rng.uniform(-0.25, 0.25, k) / k) % 1.0
+
+
+def _part_texture(rng: np.random.Generator, num_parts: int, q: np.ndarray, labels: np.ndarray,
+                  colour_scheme: str = 'species', hue_jitter: float = 0.08) -> np.ndarray:
+    """Per-pixel part colours (M, 3): per-part hues, each part flat/striped/noisy/graded."""
+    k = num_parts
+    hues = _part_hues(rng, k, colour_scheme, hue_jitter)
     base = _hsv_to_rgb(
         np.stack([hues, rng.uniform(*_OBJECT_SAT, k), rng.uniform(*_OBJECT_VAL, k)], -1))
     second = _hsv_to_rgb(
@@ -392,7 +412,9 @@ def render_creature(rng: np.random.Generator,
                     size_hw: Tuple[int, int],
                     occlusion_prob: float,
                     clutter_shapes: Tuple[int, int] = (4, 10),
-                    object_scale: Tuple[float, float] = (0.75, 1.2)) -> Dict[str, np.ndarray]:
+                    object_scale: Tuple[float, float] = (0.75, 1.2),
+                    colour_scheme: str = 'species',
+                    hue_jitter: float = 0.08) -> Dict[str, np.ndarray]:
     """Render one creature; returns the data-contract arrays of :class:`SyntheticPartsDataset`."""
     h, w = size_hw
     ellipses, capsules, eyes, eye_r, tail_tip = _creature(rng, num_parts)
@@ -404,7 +426,7 @@ def render_creature(rng: np.random.Generator,
     fg = labels > 0
 
     qf, lf = q[fg], labels[fg]  # object pixels only, (F, 2) and (F,)
-    colour = _part_texture(rng, num_parts, qf, lf)
+    colour = _part_texture(rng, num_parts, qf, lf, colour_scheme, hue_jitter)
     inner_px = np.maximum(-sdf[fg], 0) * warp.ppu  # distance to the front primitive's rim, pixels
     rim = 1 - 0.35 * np.exp(-inner_px / 1.5)
     light = 1 - 0.15 * np.clip(qf[:, 1] - warp.obj_centre[1], -1, 1)  # lit from above
@@ -460,8 +482,8 @@ class SyntheticPartsDataset(BaseDataset):
     7 snout, 8 feet, 9 horn, 10.. dorsal spikes (see :data:`PART_NAMES`); a template with K parts
     holds pieces 1..K. Instances vary in articulation (head, tail, leg and ear angles, sizes),
     pose (translation up to 15 % of the image, scale 0.75-1.2, rotation up to 25 deg, a smooth
-    sinusoidal non-rigid warp), part colours (distinct hues per instance) and textures (flat,
-    stripes, value noise, gradients), over cluttered muted backgrounds; with probability
+    sinusoidal non-rigid warp), part colours and textures (flat, stripes, value noise,
+    gradients), over cluttered muted backgrounds; with probability
     ``occlusion_prob`` an occluder (blob or bar) hides part of the object, and the GT masks and
     landmark visibility reflect it.
 
@@ -489,6 +511,13 @@ class SyntheticPartsDataset(BaseDataset):
             textured background.
         object_scale: (min, max) of the creature's random scale; at 1 its extent spans 75 % of
             the image's longer side. Above ~1.3 the creature may be cut by the image border.
+        colour_scheme: 'species' (default): part k has its own base hue, jittered by
+            +-``hue_jitter`` per instance, with random saturation, brightness and texture, as the
+            members of one species (or the faces of CelebA) share a colour pattern; 'random':
+            distinct hues in a random order per instance, so colour says nothing about which part
+            a pixel belongs to (much harder for reconstruction-based methods).
+        hue_jitter: per-instance hue jitter of the 'species' scheme, a fraction of the hue
+            circle (0.08 = +-29 degrees).
         cache: memoise rendered samples in memory (per dataloader worker).
         serialize_data: as :class:`~mmengine.dataset.BaseDataset`; off by default because the
             data list holds only instance indices (serialising it buys no memory and costs a
@@ -505,6 +534,8 @@ class SyntheticPartsDataset(BaseDataset):
                  occlusion_prob: float = 0.2,
                  clutter_shapes: Sequence[int] = (4, 10),
                  object_scale: Sequence[float] = (0.75, 1.2),
+                 colour_scheme: str = 'species',
+                 hue_jitter: float = 0.08,
                  cache: bool = False,
                  metainfo: Optional[dict] = None,
                  indices: Optional[Union[int, Sequence[int]]] = None,
@@ -546,6 +577,12 @@ class SyntheticPartsDataset(BaseDataset):
                 or not 0 < scale[0] <= scale[1]):
             raise ValueError(f'object_scale must be (min, max) numbers with 0 < min <= max, '
                              f'got {object_scale!r}')
+        if colour_scheme not in ('species', 'random'):
+            raise ValueError(f"colour_scheme must be 'species' or 'random', got {colour_scheme!r}")
+        if (isinstance(hue_jitter, bool) or not isinstance(hue_jitter, (int, float))
+                or not 0.0 <= hue_jitter <= 0.5):
+            raise ValueError(f'hue_jitter must be a number in [0, 0.5] (a fraction of the hue '
+                             f'circle), got {hue_jitter!r}')
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
         self.num_samples = num_samples
@@ -557,6 +594,8 @@ class SyntheticPartsDataset(BaseDataset):
         self.occlusion_prob = float(occlusion_prob)
         self.clutter_shapes = clutter
         self.object_scale = (float(scale[0]), float(scale[1]))
+        self.colour_scheme = colour_scheme
+        self.hue_jitter = float(hue_jitter)
         self.cache = cache
         self._cache: Dict[int, Dict[str, np.ndarray]] = {}
         names = landmark_names(num_parts)
@@ -588,7 +627,8 @@ class SyntheticPartsDataset(BaseDataset):
             return copy.deepcopy(self._cache[instance_idx])
         rng = np.random.default_rng([self.seed, _SPLIT_CODES[self.split], instance_idx])
         sample = render_creature(rng, self.num_parts, self.image_size, self.occlusion_prob,
-                                 self.clutter_shapes, self.object_scale)
+                                 self.clutter_shapes, self.object_scale, self.colour_scheme,
+                                 self.hue_jitter)
         if self.cache:
             self._cache[instance_idx] = copy.deepcopy(sample)
         return sample

@@ -6,7 +6,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 from partseg.datasets import SyntheticPartsDataset
-from partseg.datasets.synthetic_parts import landmark_names, part_names
+from partseg.datasets.synthetic_parts import (_hsv_to_rgb, _part_hues, landmark_names,
+                                              part_names, species_hues)
 from partseg.datasets.transforms import LoadPartImage, PackPartInputs, ResizeParts
 from partseg.registry import DATASETS
 from partseg.structures import PartDataSample
@@ -124,6 +125,9 @@ def test_any_number_of_parts(num_parts):
     (dict(object_scale=(1.5, 1.0)), 'object_scale'),
     (dict(object_scale=(0, 1.0)), 'object_scale'),
     (dict(object_scale=1.2), 'object_scale'),
+    (dict(colour_scheme='rainbow'), "colour_scheme must be 'species' or 'random'"),
+    (dict(hue_jitter=0.6), 'hue_jitter'),
+    (dict(hue_jitter=-0.1), 'hue_jitter'),
 ])
 def test_validation(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -271,3 +275,51 @@ def test_object_scale_option():
         area_small, area_large = small[i]['gt_fg_mask'].sum(), large[i]['gt_fg_mask'].sum()
         # area grows with the square of the scale (1.5^2 = 2.25), up to the border and the rim
         assert 1.8 < area_large / area_small < 2.6
+
+
+def test_species_hues_by_hand():
+    """Base hue of part k (1-based) is 0.08 + (k - 1) * 0.618034 modulo 1."""
+    np.testing.assert_allclose(species_hues(3), [0.08, 0.698034, 0.316068], atol=1e-6)
+    rng = np.random.default_rng(0)
+    np.testing.assert_allclose(_part_hues(rng, 5, 'species', 0.0), species_hues(5))
+
+
+def test_species_hues_stay_within_the_jitter_and_random_hues_do_not():
+    rng = np.random.default_rng(1)
+    base = species_hues(4)
+    species = np.stack([_part_hues(rng, 4, 'species', 0.05) for _ in range(200)])
+    circular = np.abs((species - base + 0.5) % 1.0 - 0.5)  # distance on the hue circle
+    assert circular.max() <= 0.05 + 1e-9
+    shuffled = np.stack([_part_hues(rng, 4, 'random', 0.05) for _ in range(200)])
+    assert np.abs((shuffled - base + 0.5) % 1.0 - 0.5).max() > 0.3
+
+
+def _mean_part_hue(ds, part):
+    """Mean colour of part ``part``'s pixels over the dataset, as an RGB unit vector."""
+    pixels = np.concatenate([
+        ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float) for i in range(len(ds))])
+    return pixels.mean(0) / np.linalg.norm(pixels.mean(0))
+
+
+def test_colour_scheme_option():
+    """'species' (default) gives each part its colour across instances; 'random' does not."""
+    default, explicit = _ds(num_samples=3), _ds(num_samples=3, colour_scheme='species')
+    for i in range(3):
+        np.testing.assert_array_equal(default[i]['img'], explicit[i]['img'])
+    species = _ds(num_samples=8, colour_scheme='species', hue_jitter=0.0, occlusion_prob=0.0)
+    shuffled = _ds(num_samples=8, colour_scheme='random', occlusion_prob=0.0)
+    # per-instance std of each part's mean colour: small when the part keeps its hue
+    def spread(ds, part):
+        means = np.stack([
+            ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float).mean(0) for i in range(len(ds))
+        ])
+        chroma = means - means.mean(1, keepdims=True)  # remove brightness
+        return np.linalg.norm(chroma.std(0))
+
+    assert spread(species, 1) < 0.6 * spread(shuffled, 1)
+    # the body (part 1) of the species scheme is the colour of hue 0.08 (orange-red): R > G > B
+    r, g, b = _mean_part_hue(species, 1)
+    expected = _hsv_to_rgb(np.array([species_hues(1)[0], 0.75, 0.8]))
+    assert r > g > b and expected[0] > expected[1] > expected[2]
+    # the creature's shape does not depend on the colours
+    np.testing.assert_array_equal(species[0]['gt_seg_map'], shuffled[0]['gt_seg_map'])
