@@ -162,7 +162,9 @@ def test_dispart_metrics_equal_single_process(dispart_run, tmp_path):
     assert metrics['single'].keys() == metrics['dist'].keys()
     assert {'landmark_error', 'fg_iou', 'nmi', 'ari'} <= metrics['single'].keys()
     for key, value in metrics['single'].items():
-        assert metrics['dist'][key] == pytest.approx(value, rel=1e-5, abs=1e-6), key
+        # nmi_fg / ari_fg are NaN (documented) when every keypoint falls on predicted background,
+        # as after 4 iterations; then both runs must say NaN
+        assert metrics['dist'][key] == pytest.approx(value, rel=1e-5, abs=1e-6, nan_ok=True), key
 
 
 def test_ganseg_ranks_hold_identical_weights(tmp_path):
