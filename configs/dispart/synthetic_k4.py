@@ -26,10 +26,11 @@
 #   Set reconstruction_loss=dict(type='PerceptualLoss', pretrained=PATH, ...) and
 #   bottleneck=dict(assignment='soft') for the paper's model when VGG-19 weights are at hand.
 # - 1200 iterations at batch 16 with lr 1e-3 instead of 30k at lr 1e-4.
-# Measured (seeds 0-2, 300 + 300 held-out images): landmark error 14.5-16.9 against the
-# mean-landmark baseline 22.7; foreground IoU 0.34-0.36 against all-foreground 0.15 and a centred
-# ellipse 0.33 (known limit: the background loss keeps the background near the image frame, so
-# the margin over the ellipse is small). docs/get_started.md has the figures and the settings tried.
+# Measured (seeds 0-2 and the quickstart run; 300 + 300 held-out images): landmark error
+# 14.5-19.3 against the mean-landmark baseline 22.7; foreground IoU 0.34-0.36 against
+# all-foreground 0.15 and a centred ellipse 0.33 (known limit: the background loss keeps the
+# background near the image frame, so the margin over the ellipse is small).
+# docs/get_started.md has the figures and the settings tried.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/synthetic_parts.py',
     '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
