@@ -294,11 +294,10 @@ def test_species_hues_stay_within_the_jitter_and_random_hues_do_not():
     assert np.abs((shuffled - base + 0.5) % 1.0 - 0.5).max() > 0.3
 
 
-def _mean_part_hue(ds, part):
-    """Mean colour of part ``part``'s pixels over the dataset, as an RGB unit vector."""
-    pixels = np.concatenate([
-        ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float) for i in range(len(ds))])
-    return pixels.mean(0) / np.linalg.norm(pixels.mean(0))
+def _mean_part_colour(ds, part):
+    """Mean RGB of part ``part``'s pixels over the dataset."""
+    return np.concatenate([
+        ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float) for i in range(len(ds))]).mean(0)
 
 
 def test_colour_scheme_option():
@@ -308,6 +307,7 @@ def test_colour_scheme_option():
         np.testing.assert_array_equal(default[i]['img'], explicit[i]['img'])
     species = _ds(num_samples=8, colour_scheme='species', hue_jitter=0.0, occlusion_prob=0.0)
     shuffled = _ds(num_samples=8, colour_scheme='random', occlusion_prob=0.0)
+
     # per-instance std of each part's mean colour: small when the part keeps its hue
     def spread(ds, part):
         means = np.stack([
@@ -318,7 +318,7 @@ def test_colour_scheme_option():
 
     assert spread(species, 1) < 0.6 * spread(shuffled, 1)
     # the body (part 1) of the species scheme is the colour of hue 0.08 (orange-red): R > G > B
-    r, g, b = _mean_part_hue(species, 1)
+    r, g, b = _mean_part_colour(species, 1)
     expected = _hsv_to_rgb(np.array([species_hues(1)[0], 0.75, 0.8]))
     assert r > g > b and expected[0] > expected[1] > expected[2]
     # the creature's shape does not depend on the colours
