@@ -28,8 +28,9 @@
 # - 1200 iterations at batch 16 with lr 1e-3 instead of 30k at lr 1e-4.
 # Measured (seeds 0-2 and the quickstart run; 300 + 300 held-out images): landmark error
 # 14.5-19.3 against the mean-landmark baseline 22.7; foreground IoU 0.34-0.36 against
-# all-foreground 0.15 and a centred ellipse 0.33 (known limit: the background loss keeps the
-# background near the image frame, so the margin over the ellipse is small).
+# all-foreground 0.15 and a centred ellipse 0.33 (0.39 at its best size). Known limit: the
+# background loss keeps the background near the image frame, so the foreground is a centred blob
+# around the creature and the margin over the ellipse is small.
 # docs/get_started.md has the figures and the settings tried.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/synthetic_parts.py',

@@ -15,7 +15,7 @@ class DisPartDecoder(BaseModule):
 
     Block ``i`` is a conv + BN + ReLU with ``channels[i]`` outputs: a 4x4 transposed conv (stride 2,
     padding 1: doubles H and W) where ``i`` is in ``upsample_blocks``, a 3x3 conv (padding 1)
-    elsewhere. A final 3x3 conv maps to ``out_channels`` with no activation (the images it
+    elsewhere (``kernel_size``). A final 3x3 conv maps to ``out_channels`` with no activation (the images it
     reconstructs are the normalised network inputs). The paper upsamples in the second and fourth
     blocks (``(1, 3)``, x4, for its 32x32 maps at 128 px); the official code's 16x16 maps
     (encoder output stride 8) add the sixth block (``(1, 3, 5)``, x8). The default widths are the
@@ -27,6 +27,10 @@ class DisPartDecoder(BaseModule):
         channels: output channels of each block; its length is the number of blocks.
         out_channels: output image channels.
         upsample_blocks: zero-based indices of the blocks that upsample x2.
+        kernel_size: kernel of the other blocks' convs and of the final conv (paper: 3). With 1
+            each output pixel sees only the rendered features of the nearest map cells (the
+            transposed convs' 2x2 windows), so the decoder cannot paint a region's inside from
+            its surroundings (an option of this toolbox).
         init_std: std of the Gaussian init of every conv weight (Sec. 4.1: 0.01); BN weight 1,
             bias 0.
         init_cfg: mmengine init config applied by ``init_weights``.
@@ -40,6 +44,7 @@ class DisPartDecoder(BaseModule):
                  channels: Sequence[int] = (256, 256, 128, 128, 64, 64, 32),
                  out_channels: int = 3,
                  upsample_blocks: Sequence[int] = (1, 3),
+                 kernel_size: int = 3,
                  init_std: float = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
@@ -55,6 +60,9 @@ class DisPartDecoder(BaseModule):
                 or not all(isinstance(i, int) and 0 <= i < len(channels) for i in upsample_blocks)):
             raise ValueError(f'upsample_blocks must be distinct block indices in '
                              f'[0, {len(channels)}), got {upsample_blocks!r}')
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or (
+                kernel_size <= 0 or kernel_size % 2 == 0):
+            raise ValueError(f'kernel_size must be a positive odd int, got {kernel_size!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.upsample_blocks = upsample_blocks
@@ -65,11 +73,11 @@ class DisPartDecoder(BaseModule):
             if index in upsample_blocks:
                 conv = nn.ConvTranspose2d(prev, width, 4, stride=2, padding=1)
             else:
-                conv = nn.Conv2d(prev, width, 3, padding=1)
+                conv = nn.Conv2d(prev, width, kernel_size, padding=kernel_size // 2)
             blocks.append(nn.Sequential(conv, nn.BatchNorm2d(width), nn.ReLU(inplace=True)))
             prev = width
         self.blocks = nn.Sequential(*blocks)
-        self.final_conv = nn.Conv2d(prev, out_channels, 3, padding=1)
+        self.final_conv = nn.Conv2d(prev, out_channels, kernel_size, padding=kernel_size // 2)
         initialize(self, gaussian_init_cfg(init_std))
 
     def forward(self, x: Tensor) -> Tensor:

@@ -58,6 +58,22 @@ def test_gaussian_init_sigma():
                if isinstance(m, nn.BatchNorm2d))
 
 
+@pytest.mark.parametrize('kernel_size, reach', [(1, 1), (3, 4)])
+def test_kernel_size_sets_the_receptive_field(kernel_size, reach):
+    # 7 blocks (conv, up, conv, up, conv, conv, conv) + final conv, 4x4 -> 16x16. With 1x1 convs
+    # only the two 4x4 transposed convs (stride 2) mix neighbours: a map cell reaches the pixels
+    # of its own and the next cell; with 3x3 convs it reaches every pixel of the 16x16 output.
+    decoder = DisPartDecoder(**TINY, kernel_size=kernel_size).eval()
+    x = torch.randn(1, 6, 4, 4)
+    changed = x.clone()
+    changed[..., 0, 0] += 1.0  # one map cell in the top-left corner
+    diff = (decoder(changed) - decoder(x)).abs()[0].amax(0)  # (16, 16)
+    touched = diff.nonzero()
+    assert diff[0, 0] > 0
+    # output pixel (i, j) lies in map cell (i // 4, j // 4)
+    assert (touched // 4).amax().item() == min(reach, 3)
+
+
 def test_registered():
     decoder = MODELS.build(dict(type='DisPartDecoder', out_channels=1, **TINY))
     assert decoder(torch.randn(1, 6, 4, 4)).shape == (1, 1, 16, 16)
@@ -76,6 +92,8 @@ def test_wrong_input_channels_names_in_channels():
     (dict(channels=(8, 0)), 'channels'),
     (dict(upsample_blocks=(1, 1)), 'upsample_blocks'),
     (dict(upsample_blocks=(7, )), 'upsample_blocks'),
+    (dict(kernel_size=2), 'kernel_size'),
+    (dict(kernel_size=0), 'kernel_size'),
 ])
 def test_bad_arguments(kwargs, key):
     with pytest.raises(ValueError, match=key):
