@@ -1,13 +1,13 @@
 """AFLW faces, the unaligned 5-landmark release used by Zhang et al. 2018 and Thewlis et al."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import (check_choice, check_files_exist, check_regression_split, interocular_norm,
                     read_name_list, require_dir, require_file)
 
@@ -17,7 +17,7 @@ SPLITS = ('train', 'test')
 
 
 @DATASETS.register_module()
-class AFLWDataset(BaseDataset):
+class AFLWDataset(BasePartDataset):
     """AFLW (Koestinger et al. 2011), 5-landmark unaligned subset (Liu et al. 2021 Sec. 4.2).
 
     Reads the release distributed as ``aflw_release-2`` by Thewlis et al. (the AFLW face crops
@@ -35,6 +35,8 @@ class AFLWDataset(BaseDataset):
         split: ``'train'`` or ``'test'``.
         regression_split: tag the samples ``'train'`` / ``'test'`` for landmark regression.
         check_files: check every listed image exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(
@@ -47,25 +49,10 @@ class AFLWDataset(BaseDataset):
                  data_root: str,
                  split: str = 'train',
                  regression_split: Optional[str] = None,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.split = check_choice(split, SPLITS, 'split')
         self.regression_split = check_regression_split(regression_split)
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

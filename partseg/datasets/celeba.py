@@ -1,11 +1,11 @@
 """CelebA faces with the MAFL landmark splits, in-the-wild and aligned protocols."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import (check_choice, check_files_exist, check_regression_split, interocular_norm,
                     parse_table, read_name_list, require_dir, require_file)
 
@@ -30,7 +30,7 @@ def split_list_path(data_root: str, protocol: str, split: str) -> str:
 
 
 @DATASETS.register_module()
-class CelebADataset(BaseDataset):
+class CelebADataset(BasePartDataset):
     """CelebA (Liu et al. 2015) with MAFL landmark splits (Zhang et al. 2016).
 
     Protocols (He et al. 2022 Sec. 4.1; Liu et al. 2021 Sec. 4.2):
@@ -57,6 +57,8 @@ class CelebADataset(BaseDataset):
         regression_split: tag every sample ``'train'`` or ``'test'`` for landmark regression;
             None leaves it untagged.
         check_files: check every listed image exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(
@@ -70,26 +72,11 @@ class CelebADataset(BaseDataset):
                  protocol: str = 'wild',
                  split: str = 'train',
                  regression_split: Optional[str] = None,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.protocol = check_choice(protocol, PROTOCOLS, 'protocol')
         self.split = check_choice(split, SPLITS, 'split')
         self.regression_split = check_regression_split(regression_split)
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

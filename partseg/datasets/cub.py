@@ -1,11 +1,11 @@
 """CUB-200-2011 birds with DisPart's per-category subsets and GANSeg's foreground split."""
 import os.path as osp
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import (check_choice, check_files_exist, parse_int_pairs, parse_table, read_lines,
                     require_dir, require_file)
 
@@ -59,7 +59,7 @@ def read_part_locs(path: str, image_ids: Sequence[int]) -> Tuple[np.ndarray, np.
 
 
 @DATASETS.register_module()
-class CUBDataset(BaseDataset):
+class CUBDataset(BasePartDataset):
     """CUB-200-2011 (Wah et al. 2011) in its official layout, with two published protocols.
 
     - ``protocol='official'``: the official ``train_test_split.txt`` (``split`` 'train', 'test'
@@ -87,6 +87,8 @@ class CUBDataset(BaseDataset):
             ``'train'``, test image -> ``'test'``), so that one ``split='all'`` dataset holds both
             halves of the regression protocol.
         check_files: check every listed image (and mask) exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(
@@ -104,13 +106,7 @@ class CUBDataset(BaseDataset):
                  categories: Optional[Sequence[int]] = None,
                  with_masks: bool = False,
                  regression_split: Optional[str] = None,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.protocol = check_choice(protocol, PROTOCOLS, 'protocol')
         self.split = check_choice(split, SPLITS[protocol], 'split')
         if categories is not None:
@@ -124,16 +120,7 @@ class CUBDataset(BaseDataset):
         if regression_split is not None:
             check_choice(regression_split, ('train', 'test', 'official'), 'regression_split')
         self.regression_split = regression_split
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def _split_ids(self, root: str) -> Dict[int, int]:
         """{image_id: split code} of the protocol's split file."""

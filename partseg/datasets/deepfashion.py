@@ -1,10 +1,10 @@
 """DeepFashion In-shop Clothes Retrieval images, full-body views (Liu et al. 2021 Sec. 4.4)."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
-from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import check_choice, check_files_exist, read_lines, require_dir, require_file
 
 LAYOUT = ('DATA_ROOT (In-shop Clothes Retrieval Benchmark)/{Img/img/<gender>/<category>/<item>/'
@@ -28,7 +28,7 @@ def view_of(image_name: str) -> str:
 
 
 @DATASETS.register_module()
-class DeepFashionDataset(BaseDataset):
+class DeepFashionDataset(BasePartDataset):
     """DeepFashion In-shop (Liu et al. 2016) images of some views, for unsupervised training.
 
     Liu et al. 2021 Sec. 4.4 train on the full-body images of the In-shop Clothes Retrieval
@@ -45,6 +45,8 @@ class DeepFashionDataset(BaseDataset):
         img_dir: folder, relative to ``data_root``, that the partition's ``img/...`` names start
             from (``'Img'`` when ``Img/img.zip`` was unpacked in place).
         check_files: check every listed image exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(dataset_name='DeepFashion In-shop')
@@ -54,28 +56,13 @@ class DeepFashionDataset(BaseDataset):
                  split: str = 'train',
                  views: Optional[Sequence[str]] = ('full', ),
                  img_dir: str = 'Img',
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.split = check_choice(split, SPLITS, 'split')
         if isinstance(views, str):
             raise TypeError(f'views must be a sequence of view tokens, not the string {views!r}')
         self.views = None if views is None else tuple(views)
         self.img_dir = img_dir
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

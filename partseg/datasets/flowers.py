@@ -1,13 +1,13 @@
 """Oxford 102 Flowers with the segmentations of Nilsback & Zisserman, GANSeg's split."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 from scipy.io import loadmat
 from scipy.io.matlab import MatReadError
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import check_choice, check_files_exist, require_dir, require_file
 
 LAYOUT = ('DATA_ROOT/{jpg/image_00001.jpg ... (102flowers.tgz), segmim/segmim_00001.jpg ... '
@@ -45,7 +45,7 @@ def read_setid(path: str, key: str) -> List[int]:
 
 
 @DATASETS.register_module()
-class FlowersDataset(BaseDataset):
+class FlowersDataset(BasePartDataset):
     """Oxford 102 Flowers (Nilsback & Zisserman 2008) with its automatic segmentations.
 
     ``protocol='ganseg'`` (He et al. 2022 Sec. 4.1, the split of Chen et al. 2019): ``split``
@@ -61,6 +61,8 @@ class FlowersDataset(BaseDataset):
         split: ``'train'``, ``'val'`` or ``'test'``.
         with_masks: add ``fg_mask_path``.
         check_files: check every listed image (and mask) exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(dataset_name='Oxford 102 Flowers')
@@ -70,26 +72,11 @@ class FlowersDataset(BaseDataset):
                  protocol: str = 'ganseg',
                  split: str = 'train',
                  with_masks: bool = False,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.protocol = check_choice(protocol, PROTOCOLS, 'protocol')
         self.split = check_choice(split, SPLITS, 'split')
         self.with_masks = with_masks
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

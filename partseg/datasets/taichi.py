@@ -1,11 +1,11 @@
 """Tai-Chi-HD evaluation images of Siarohin et al. 2021 with 18 keypoints and foreground masks."""
 import os.path as osp
-from typing import Callable, List, Optional, Sequence, Union
+from typing import List, Optional
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import (check_choice, check_files_exist, check_regression_split, parse_table,
                     require_dir)
 
@@ -25,7 +25,7 @@ def keypoint_table_path(data_root: str, split: str) -> str:
 
 
 @DATASETS.register_module()
-class TaichiDataset(BaseDataset):
+class TaichiDataset(BasePartDataset):
     """Tai-Chi-HD keypoint / mask evaluation set (Siarohin et al. 2021; He et al. 2022 Sec. 4.1).
 
     ``split='train'`` is the 5,000 images that fit the keypoint regression
@@ -52,6 +52,8 @@ class TaichiDataset(BaseDataset):
             have masks).
         regression_split: tag every sample ``'train'`` or ``'test'`` for landmark regression.
         check_files: check every listed image (and mask) exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(
@@ -63,26 +65,11 @@ class TaichiDataset(BaseDataset):
                  split: str = 'test',
                  with_masks: Optional[bool] = None,
                  regression_split: Optional[str] = None,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.split = check_choice(split, SPLITS, 'split')
         self.with_masks = split == 'test' if with_masks is None else bool(with_masks)
         self.regression_split = check_regression_split(regression_split)
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, **kwargs)
 
     def load_data_list(self) -> List[dict]:
         root = self.data_root

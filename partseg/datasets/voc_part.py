@@ -1,12 +1,12 @@
 """PASCAL VOC 2012 object crops of one category, with instance masks for the fg IoU."""
 import os.path as osp
 import xml.etree.ElementTree as ET
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import List, Tuple
 
 import numpy as np
-from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from .base_part_dataset import BasePartDataset
 from .utils import check_choice, check_files_exist, read_lines, require_dir, require_file
 
 LAYOUT = ('DATA_ROOT (VOCdevkit/VOC2012)/{JPEGImages/<id>.jpg, Annotations/<id>.xml, '
@@ -60,7 +60,7 @@ def read_objects(path: str) -> List[dict]:
 
 
 @DATASETS.register_module()
-class VOCPartDataset(BaseDataset):
+class VOCPartDataset(BasePartDataset):
     """Objects of one PASCAL VOC 2012 category, one entry per instance (Liu et al. 2021 Sec. 4.3).
 
     Following SCOPS (Hung et al. 2019) and Liu et al. 2021 Table 5, each object is cropped by its
@@ -84,6 +84,8 @@ class VOCPartDataset(BaseDataset):
         skip_difficult / skip_truncated / skip_occluded: drop objects with that flag.
         min_size: drop objects whose box is narrower or lower than this many pixels.
         check_files: check every listed image (and mask) exists at initialisation.
+        **kwargs: ``pipeline``, ``test_mode``, ``lazy_init``, ``indices``, ``serialize_data``,
+            ``max_refetch``; they and ``check_files`` go to :class:`BasePartDataset`.
     """
 
     METAINFO = dict(dataset_name='PASCAL VOC 2012')
@@ -97,13 +99,7 @@ class VOCPartDataset(BaseDataset):
                  skip_truncated: bool = False,
                  skip_occluded: bool = False,
                  min_size: float = 0.0,
-                 check_files: bool = True,
-                 pipeline: Sequence[Union[dict, Callable]] = (),
-                 test_mode: bool = False,
-                 lazy_init: bool = False,
-                 indices: Optional[Union[int, Sequence[int]]] = None,
-                 serialize_data: bool = True,
-                 max_refetch: int = 1000) -> None:
+                 **kwargs) -> None:
         self.category = check_choice(category, CATEGORIES, 'category')
         self.image_set = check_choice(image_set, IMAGE_SETS, 'image_set')
         if min_size < 0:
@@ -111,17 +107,7 @@ class VOCPartDataset(BaseDataset):
         self.with_masks = with_masks
         self.skip = dict(difficult=skip_difficult, truncated=skip_truncated, occluded=skip_occluded)
         self.min_size = float(min_size)
-        self.check_files = check_files
-        super().__init__(
-            data_root=osp.abspath(data_root),
-            metainfo=dict(category=category),
-            data_prefix=dict(),
-            pipeline=list(pipeline),
-            test_mode=test_mode,
-            lazy_init=lazy_init,
-            indices=indices,
-            serialize_data=serialize_data,
-            max_refetch=max_refetch)
+        super().__init__(data_root, metainfo=dict(category=category), **kwargs)
 
     def _image_ids(self) -> Tuple[List[str], str]:
         """Ids of the images to scan and the image-set list they come from."""
