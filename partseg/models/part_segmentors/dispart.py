@@ -51,14 +51,15 @@ class DisPart(BasePartSegmentor):
         appearance_encoder: config of E_a (e.g. ``TruncatedResNet`` depth 34), same attributes;
             its ``out_channels`` is L and its output stride must equal the shape encoder's.
         bottleneck: config of the squeeze/expand block (``AppearanceTransferBottleneck``).
-        decoder: config of D (``DisPartDecoder``); ``in_channels`` must be L + 2 and its
-            ``upsample_factor`` must equal the encoders' output stride.
+        decoder: config of D (``DisPartDecoder``); ``in_channels`` must be L + 2 (L without
+            coordinate channels) and its ``upsample_factor`` the encoders' output stride.
         reconstruction_loss: ``forward(pred, target, mask=None)`` on (N, 3, H, W) images in [0, 1].
         classification_loss: ``forward(features)`` on (N, K, L) part features (``ArcFaceLoss``).
         foreground_loss, background_loss: ``forward(part_maps)`` on (N, K+1, h, w) softmax maps.
         data_preprocessor: a :class:`TPSPairPreprocessor` or its config (default: its defaults).
         coordinate_channels: config of the layer that appends the two coordinate channels
-            (``CoordinateChannels``, appendix A.3).
+            (``CoordinateChannels``, appendix A.3); None appends none (a toolbox option: the
+            decoder then has no position to paint from, and ``decoder.in_channels`` is L).
         masked_reconstruction: pass the TPS validity masks to the reconstruction loss.
         classify_background: also classify the background feature row with the ArcFace loss.
         init_std: std of the Gaussian init of every conv weight of the encoders, the part head and
@@ -78,7 +79,7 @@ class DisPart(BasePartSegmentor):
                  foreground_loss: dict,
                  background_loss: dict,
                  data_preprocessor: Optional[Union[dict, nn.Module]] = None,
-                 coordinate_channels: dict = dict(type='CoordinateChannels'),
+                 coordinate_channels: Optional[dict] = dict(type='CoordinateChannels'),
                  masked_reconstruction: bool = False,
                  classify_background: bool = False,
                  init_std: Optional[float] = 0.01,
@@ -106,12 +107,14 @@ class DisPart(BasePartSegmentor):
         self.output_stride = stride
         self.part_head = nn.Conv2d(shape_channels, num_parts + 1, 1)  # E_s's extra 1x1 conv
         self.bottleneck = MODELS.build(bottleneck)
-        self.coordinate_channels = MODELS.build(coordinate_channels)
+        # None: no coordinate channels (then decoder.in_channels = L)
+        self.coordinate_channels = (
+            nn.Identity() if coordinate_channels is None else MODELS.build(coordinate_channels))
         self.decoder = MODELS.build(decoder)
-        expected = appearance_channels + self.coordinate_channels.num_channels
+        expected = appearance_channels + getattr(self.coordinate_channels, 'num_channels', 0)
         if getattr(self.decoder, 'in_channels', expected) != expected:
-            raise ValueError(f'decoder.in_channels must be L + 2 = {expected} (L = '
-                             f'appearance_encoder.out_channels = {appearance_channels}), got '
+            raise ValueError(f'decoder.in_channels must be L + coordinate channels = {expected} '
+                             f'(L = appearance_encoder.out_channels = {appearance_channels}), got '
                              f'{self.decoder.in_channels}')
         factor = getattr(self.decoder, 'upsample_factor', stride)
         if factor != stride:

@@ -256,6 +256,24 @@ def test_classify_background_option(monkeypatch):
         build(classify_background=True)
 
 
+def test_without_coordinate_channels(monkeypatch):
+    """coordinate_channels=None: the decoder gets the rendered appearance (L channels) alone."""
+    model = build(coordinate_channels=None, decoder=dict(in_channels=L)).train()
+    seen = {}
+    forward = model.decoder.forward
+
+    def spy(x):
+        seen['x'] = x
+        return forward(x)
+
+    monkeypatch.setattr(model.decoder, 'forward', spy)
+    losses = model(**model.data_preprocessor(batch(), True), mode='loss')
+    assert seen['x'].shape == (4, L, SIZE // 4, SIZE // 4)
+    assert all(torch.isfinite(v) for v in losses.values())
+    with pytest.raises(ValueError, match='decoder.in_channels must be L \\+ coordinate'):
+        build(coordinate_channels=None)  # in_channels L + 2 left in place
+
+
 @pytest.mark.parametrize('update, key', [
     (dict(num_parts=0), 'num_parts'),
     (dict(num_parts=4), 'classification_loss.num_classes'),
