@@ -239,18 +239,24 @@ def test_masked_reconstruction_passes_tps_masks_view_major(monkeypatch):
         model(data['inputs'], [PartDataSample(), PartDataSample()], mode='loss')
 
 
+def _training_losses_seen_by(monkeypatch, model: DisPart, module: nn.Module):
+    """Training losses of ``model`` on a batch and the input ``module`` got during them."""
+    seen = {}
+    forward = module.forward
+
+    def spy(x, *args, **kwargs):
+        seen['input'] = x
+        return forward(x, *args, **kwargs)
+
+    monkeypatch.setattr(module, 'forward', spy)
+    losses = model(**model.data_preprocessor(batch(), True), mode='loss')
+    return losses, seen['input']
+
+
 def test_classify_background_option(monkeypatch):
     model = build(classify_background=True, classification_loss=dict(num_classes=K + 1)).train()
-    seen = {}
-    forward = model.classification_loss.forward
-
-    def spy(features):
-        seen['features'] = features
-        return forward(features)
-
-    monkeypatch.setattr(model.classification_loss, 'forward', spy)
-    losses = model(**model.data_preprocessor(batch(), True), mode='loss')
-    assert seen['features'].shape == (4, K + 1, L)
+    losses, features = _training_losses_seen_by(monkeypatch, model, model.classification_loss)
+    assert features.shape == (4, K + 1, L)
     assert torch.isfinite(losses['loss_cls'])
     with pytest.raises(ValueError, match='classification_loss.num_classes'):
         build(classify_background=True)
@@ -259,16 +265,8 @@ def test_classify_background_option(monkeypatch):
 def test_without_coordinate_channels(monkeypatch):
     """coordinate_channels=None: the decoder gets the rendered appearance (L channels) alone."""
     model = build(coordinate_channels=None, decoder=dict(in_channels=L)).train()
-    seen = {}
-    forward = model.decoder.forward
-
-    def spy(x):
-        seen['x'] = x
-        return forward(x)
-
-    monkeypatch.setattr(model.decoder, 'forward', spy)
-    losses = model(**model.data_preprocessor(batch(), True), mode='loss')
-    assert seen['x'].shape == (4, L, SIZE // 4, SIZE // 4)
+    losses, rendered = _training_losses_seen_by(monkeypatch, model, model.decoder)
+    assert rendered.shape == (4, L, SIZE // 4, SIZE // 4)
     assert all(torch.isfinite(v) for v in losses.values())
     with pytest.raises(ValueError, match='decoder.in_channels must be L \\+ coordinate'):
         build(coordinate_channels=None)  # in_channels L + 2 left in place
