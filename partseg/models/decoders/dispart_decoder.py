@@ -14,12 +14,12 @@ class DisPartDecoder(BaseModule):
     """DisPart decoder, Liu et al. 2021 Eq. (4): x_hat = D(A~), seven conv blocks and a 3x3 conv.
 
     Block ``i`` is a conv + BN + ReLU with ``channels[i]`` outputs: a 4x4 transposed conv (stride 2,
-    padding 1: doubles H and W) where ``i`` is in ``upsample_blocks``, a 3x3 conv (padding 1)
-    elsewhere (``kernel_size``). A final 3x3 conv maps to ``out_channels`` with no activation (the images it
-    reconstructs are the normalised network inputs). The paper upsamples in the second and fourth
-    blocks (``(1, 3)``, x4, for its 32x32 maps at 128 px); the official code's 16x16 maps
-    (encoder output stride 8) add the sixth block (``(1, 3, 5)``, x8). The default widths are the
-    official ``h_channel=32`` ones (8h, 8h, 4h, 4h, 2h, 2h, h).
+    padding 1: doubles H and W) where ``i`` is in ``upsample_blocks``, a 3x3 conv (padding 1;
+    ``kernel_size``) elsewhere. A final conv of the same kernel maps to ``out_channels`` with no
+    activation (the images it reconstructs are the normalised network inputs). The paper
+    upsamples in the second and fourth blocks (``(1, 3)``, x4, for its 32x32 maps at 128 px); the
+    official code's 16x16 maps (encoder output stride 8) add the sixth block (``(1, 3, 5)``, x8).
+    The default widths are the official ``h_channel=32`` ones (8h, 8h, 4h, 4h, 2h, 2h, h).
 
     Args:
         in_channels: input channels, ``L + 2`` (appearance features and the two coordinate
