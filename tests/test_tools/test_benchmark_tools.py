@@ -8,6 +8,7 @@ import pytest
 from mmengine.registry import DefaultScope
 
 from partseg.utils.cli import UserError
+from partseg.utils.cpu_malloc import _mallopt
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
@@ -74,6 +75,8 @@ def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_
     assert result['peak_memory_kind'] == 'peak_rss' and result['peak_memory_bytes'] > 2**20
     assert ENV_KEYS <= set(result['env']) and result['env']['device'] == 'cpu'
     assert result['amp'] is None and result['data_time_s'] is None
+    # every config inherits default_hooks.cpu_malloc: applied where glibc is the C library
+    assert result['cpu_malloc'] is (_mallopt() is not None)
 
 
 def test_benchmark_train_options_with_data_amp_channels_last(train_tool, tmp_path):
@@ -112,3 +115,53 @@ def test_benchmark_infer_generates_with_ganseg(infer_tool, tmp_path):
 def test_benchmark_train_refuses_bad_input(train_tool, args, message):
     with pytest.raises((UserError, ValueError, KeyError), match=message):
         train_tool.main(args)
+
+
+@pytest.fixture(scope='module')
+def reference_tool():
+    return _load('benchmark_dispart_reference')
+
+
+def test_dispart_reference_networks_have_the_official_layout(reference_tool):
+    """ResNet-18 / -34 trunks to layer3 without max pool (16 x 16 maps at 128 px), the official
+    decoder widths back to 128 px, VGG-19 to relu5_2, K + 1 part channels."""
+    import torch
+    nets = reference_tool.build_reference(num_parts=4).eval()
+    assert [len(nets['shape'][i]) for i in (3, 4, 5)] == [2, 2, 2]
+    assert [len(nets['appearance'][i]) for i in (3, 4, 5)] == [3, 4, 6]
+    assert not any(isinstance(m, torch.nn.MaxPool2d) for m in nets['shape'].modules())
+    with torch.no_grad():
+        image = torch.rand(1, 3, 128, 128)
+        assert nets['part_head'](nets['shape'](image)).shape == (1, 5, 16, 16)
+        assert nets['appearance'](image).shape == (1, 256, 16, 16)
+        assert nets['decoder'](torch.rand(1, 258, 16, 16)).shape == (1, 3, 128, 128)
+    assert len(nets['vgg']) == 32 and not any(p.requires_grad for p in nets['vgg'].parameters())
+
+
+def test_dispart_reference_step_trains_and_writes_json(reference_tool, tmp_path):
+    import torch
+    nets = reference_tool.build_reference(num_parts=2).train()
+    trainable = [p for name, net in nets.items() if name != 'vgg' for p in net.parameters()]
+    optimizer = torch.optim.Adam(trainable, lr=1e-3)
+    step = reference_tool.make_step(nets, optimizer, num_parts=2)
+    before = [p.detach().clone() for p in trainable]
+    step(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
+    assert all(not torch.equal(b, p) for b, p in zip(before, trainable))
+
+    result = _run(reference_tool, tmp_path, '--batch-size', 2, '--image-size', 32,
+                  '--num-parts', 2, '--iters', 2, '--warmup', 0)
+    assert result['tool'] == 'benchmark_dispart_reference' and result['batch_size'] == 2
+    assert result['image_size'] == [32, 32] and len(result['times_s']) == 2
+    assert set(result['s_per_iter']) == STATS_KEYS == set(result['cpu_s_per_iter'])
+    assert result['peak_memory_kind'] == 'peak_rss' and ENV_KEYS <= set(result['env'])
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--image-size', '36'], '--image-size must be a multiple of 8'),
+    (['--image-size', '16'], 'at least 32'),
+    (['--batch-size', '0'], '--batch-size must be at least 1'),
+    (['--num-parts', '0'], '--num-parts must be at least 1'),
+])
+def test_dispart_reference_refuses_bad_input(reference_tool, args, message):
+    with pytest.raises(UserError, match=message):
+        reference_tool.main(args)

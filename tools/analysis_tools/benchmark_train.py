@@ -20,6 +20,11 @@ process's peak RSS on the CPU, ``torch.cuda.max_memory_allocated`` on a GPU), an
 (torch version, device, threads, cores, load average at start and end). Run one
 configuration per process: the peak RSS is the process's.
 
+On the CPU the config's ``default_hooks.cpu_malloc`` (``CPUMallocHook``) is applied before the
+model is built, as a training run applies it (``cpu_malloc`` in the JSON: True where glibc took
+the settings, None without the hook); ``--cfg-options default_hooks.cpu_malloc=None`` measures
+glibc's defaults.
+
 ``--amp``: bf16 autocast around the step on the CPU; on a GPU the config's optimizer wrappers
 become ``AmpOptimWrapper`` (bf16 where the GPU supports it, else fp16 with dynamic loss scaling;
 ``tools/train.py --amp`` uses the same wrapper in fp16). ``--channels-last`` stores the model's 4-D weights
@@ -99,7 +104,7 @@ def main(argv=None):
     from mmengine.runner import Runner
 
     import partseg.engine  # noqa: F401  (registers hooks, constructors, safe checkpointing)
-    from partseg.registry import MODELS
+    from partseg.registry import HOOKS, MODELS
     from partseg.utils.benchmark import (amp_context, apply_memory_format, check_device,
                                          compile_submodules, current_rss, environment_info,
                                          infer_image_size, num_label_classes, peak_memory,
@@ -125,6 +130,11 @@ def main(argv=None):
 
     scope = cfg.get('default_scope', 'partseg')
     with DefaultScope.overwrite_default_scope(scope):
+        # the config's CPUMallocHook acts before a run on the CPU; here before the model is built
+        malloc_cfg = (cfg.get('default_hooks') or {}).get('cpu_malloc')
+        cpu_malloc = None
+        if malloc_cfg is not None and not on_gpu:
+            cpu_malloc = HOOKS.build(copy.deepcopy(malloc_cfg)).apply()
         model = MODELS.build(cfg.model).to(device).train()
         if args.channels_last:
             apply_memory_format(model, 'channels_last')
@@ -191,6 +201,7 @@ def main(argv=None):
         channels_last=args.channels_last,
         compile=args.compile,
         with_data=args.with_data,
+        cpu_malloc=cpu_malloc,
         s_per_iter=stats,
         images_per_s=batch_size / stats['median'],
         cpu_s_per_iter=timing_stats(cpu_times),

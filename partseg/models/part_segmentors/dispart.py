@@ -22,7 +22,7 @@ class DisPart(BasePartSegmentor):
     """DisPart, Liu et al. 2021 Eq. (1)-(12): encoders E_s, E_a, squeeze/expand, decoder D.
 
     Training (``loss``) takes the TPS pairs of :class:`TPSPairPreprocessor`, (B, 2, 3, H, W), and
-    computes, for both views at once (stacked as a 2B batch, BN statistics shared):
+    computes, for both views (``view_batching``: stacked as one 2B batch, or one view at a time):
     ``S(i) = softmax(part_head(E_s(x(i))))`` and ``A(i) = E_a(x(i))`` (Eq. 1),
     ``F(i) = squeeze(S(i), A(i))`` (Eq. 2), ``x_hat(1) = D(coords (+) expand(F(2), S(1)))`` and
     ``x_hat(2) = D(coords (+) expand(F(1), S(2)))`` (Eq. 3-4, appendix A.3), and the losses of
@@ -36,7 +36,7 @@ class DisPart(BasePartSegmentor):
     - ``loss_fg`` / ``loss_bg``: concentration losses (Eq. 7-11) on ``S(1)`` and ``S(2)``.
 
     Each loss returns a mean over its batch; the two directions are summed as in Eq. (5), i.e. each
-    loss is evaluated once on the stacked 2B batch and multiplied by 2. The loss weights (lambda of
+    loss is evaluated once on the 2B batch of both views and multiplied by 2. The loss weights (lambda of
     Eq. 12) are the losses' ``loss_weight``.
 
     Image sizes: every image needs at least ``MIN_MAP_SIZE`` (4) part-map cells per side, i.e.
@@ -62,6 +62,11 @@ class DisPart(BasePartSegmentor):
             decoder then has no position to paint from, and ``decoder.in_channels`` is L).
         masked_reconstruction: pass the TPS validity masks to the reconstruction loss.
         classify_background: also classify the background feature row with the ArcFace loss.
+        view_batching: how the two views pass the encoders and the decoder in training.
+            ``'joint'``: as one batch of 2B images (BN statistics over both views).
+            ``'separate'``: each view as its own batch of B (BN statistics per view, as the
+            official code computes them); faster on CPUs, where convolutions over a batch of B
+            run more efficiently than over 2B (docs/benchmarks.md). The paper does not say.
         init_std: std of the Gaussian init of every conv weight of the encoders, the part head and
             the decoder (Sec. 4.1: 0.01; BN weight 1, bias 0); the losses keep their own init.
             ``None`` keeps each component's own initialisation.
@@ -82,6 +87,7 @@ class DisPart(BasePartSegmentor):
                  coordinate_channels: Optional[dict] = dict(type='CoordinateChannels'),
                  masked_reconstruction: bool = False,
                  classify_background: bool = False,
+                 view_batching: str = 'joint',
                  init_std: Optional[float] = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -94,6 +100,10 @@ class DisPart(BasePartSegmentor):
         super().__init__(num_parts, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.masked_reconstruction = bool(masked_reconstruction)
         self.classify_background = bool(classify_background)
+        if view_batching not in ('joint', 'separate'):
+            raise ValueError(f"view_batching must be 'joint' or 'separate', got "
+                             f'{view_batching!r}')
+        self.view_batching = view_batching
 
         self.shape_encoder = MODELS.build(shape_encoder)
         self.appearance_encoder = MODELS.build(appearance_encoder)
@@ -200,10 +210,16 @@ class DisPart(BasePartSegmentor):
         b, _, c, h, w = inputs.shape
         self._check_images(inputs)
         images = inputs.transpose(0, 1).reshape(views * b, c, h, w)  # view-major (2B, 3, H, W)
-        part_maps, features = self.encode(images)  # (2B, K+1, h, w), (2B, K+1, L)
+        chunks = views if self.view_batching == 'separate' else 1
+        encoded = [self.encode(part) for part in images.chunk(chunks)]
+        part_maps = torch.cat([maps for maps, _ in encoded])  # (2B, K+1, h, w)
+        features = torch.cat([feats for _, feats in encoded])  # (2B, K+1, L)
         # The other view's features: F(2) rendered in S(1), F(1) in S(2).
         swapped = features.view(views, b, *features.shape[1:]).flip(0).reshape(features.shape)
-        recon = self.render(swapped, part_maps, (h, w))  # (2B, 3, H, W)
+        recon = torch.cat([
+            self.render(feats, maps, (h, w))
+            for feats, maps in zip(swapped.chunk(chunks), part_maps.chunk(chunks))
+        ])  # (2B, 3, H, W)
 
         mask = None
         if self.masked_reconstruction:

@@ -142,6 +142,40 @@ def test_fixed_weights():
     assert torch.equal(loss.layer_weights, torch.tensor([2.0, 0.5]))
 
 
+@pytest.mark.parametrize('num, chunks, masked, reduction', [
+    (4, 2, False, 'mask_sum'),  # one slice per TPS view of a DisPart batch
+    (5, 2, True, 'mask_sum'),  # uneven slices (3 + 2)
+    (5, 3, True, 'mean'),
+    (1, 3, False, 'mask_sum'),  # more slices than images: the empty ones are skipped
+])
+def test_feature_chunks_same_loss_and_gradient(num, chunks, masked, reduction):
+    """feature_chunks runs the VGG slice by slice; the loss and its gradient do not change."""
+    kwargs = dict(layers=('input', 'conv1_2', 'conv2_2'), mask_reduction=reduction)
+    whole = _random_loss(**kwargs).eval()
+    sliced = _random_loss(feature_chunks=chunks, **kwargs).eval()
+    sliced.load_state_dict(whole.state_dict())
+    torch.testing.assert_close(sliced.vgg[0].weight, whole.vgg[0].weight)
+    generator = torch.Generator().manual_seed(num * 10 + chunks)
+    pred = torch.rand(num, 3, 16, 16, generator=generator)
+    target = torch.rand(num, 3, 16, 16, generator=generator)
+    mask = torch.rand(num, 1, 16, 16, generator=generator) if masked else None
+
+    batch_sizes = []
+    first_conv = sliced.vgg[0]
+    first_conv.register_forward_hook(lambda module, args, out: batch_sizes.append(len(out)))
+    results = []
+    for loss in (whole, sliced):
+        leaf = pred.clone().requires_grad_(True)
+        value = loss(leaf, target, mask)
+        value.backward()
+        results.append((value.detach(), leaf.grad))
+    torch.testing.assert_close(results[1][0], results[0][0], rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(results[1][1], results[0][1], rtol=1e-5, atol=1e-9)
+    # pred and target of each non-empty slice, in order
+    expected = [len(part) for part in torch.arange(num).tensor_split(chunks) if len(part)]
+    assert batch_sizes == [size for size in expected for _ in range(2)]
+
+
 def _save_vgg_state(path, drop=None):
     """Random torchvision VGG-19 features (first 9 modules, up to conv2_2) in vgg19's key layout,
     plus a classifier entry the loss must ignore."""
@@ -207,5 +241,8 @@ def test_bad_config():
         PerceptualLoss(layers=('input', ), layer_weights=(1.0, 2.0))
     with pytest.raises(ValueError, match='layer_weighting'):
         PerceptualLoss(layer_weighting='ema')
+    for chunks in (0, 1.5, True):
+        with pytest.raises(ValueError, match='feature_chunks'):
+            PerceptualLoss(feature_chunks=chunks)
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         _random_loss(layers=('input', ))(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))

@@ -272,6 +272,43 @@ def test_without_coordinate_channels(monkeypatch):
         build(coordinate_channels=None)  # in_channels L + 2 left in place
 
 
+def _batch_sizes_seen(model: DisPart, data: dict, *modules: nn.Module) -> list:
+    """Losses of ``model`` on ``data`` and the batch sizes each of ``modules`` was called with."""
+    seen = [[] for _ in modules]
+    handles = [
+        module.register_forward_hook(lambda m, args, out, sizes=sizes: sizes.append(len(out)))
+        for module, sizes in zip(modules, seen)
+    ]
+    try:
+        losses = model(**data, mode='loss')
+    finally:
+        for handle in handles:
+            handle.remove()
+    return losses, seen
+
+
+def test_view_batching_separate():
+    """'separate': each TPS view passes the encoders and the decoder as its own batch of B (BN
+    statistics per view, official code); with BN running statistics the losses equal 'joint'."""
+    joint = build()
+    separate = build(view_batching='separate')
+    separate.load_state_dict(joint.state_dict())
+    data = joint.data_preprocessor(batch(num=3), True)  # B = 3, 2B = 6 views
+    joint.eval(), separate.eval()
+    expected, got = joint(**data, mode='loss'), separate(**data, mode='loss')
+    for key in expected:
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-5, atol=1e-6)
+    modules = ('shape_encoder', 'appearance_encoder', 'decoder')
+    for model, sizes in ((joint, [6]), (separate, [3, 3])):
+        model.train()
+        _, seen = _batch_sizes_seen(model, data, *(getattr(model, name) for name in modules))
+        assert seen == [sizes] * len(modules)
+    # in training the BN statistics differ: each view is normalised over its own B images
+    joint.train(), separate.train()
+    assert not torch.allclose(separate(**data, mode='loss')['loss_rec'],
+                              joint(**data, mode='loss')['loss_rec'])
+
+
 @pytest.mark.parametrize('update, key', [
     (dict(num_parts=0), 'num_parts'),
     (dict(num_parts=4), 'classification_loss.num_classes'),
@@ -279,6 +316,7 @@ def test_without_coordinate_channels(monkeypatch):
     (dict(decoder=dict(in_channels=L)), 'decoder.in_channels'),
     (dict(decoder=dict(upsample_blocks=(1, 3, 5))), 'decoder.upsample_blocks'),
     (dict(shape_encoder=dict(strides=(1, 2, 2))), 'shape_encoder.strides'),
+    (dict(view_batching='both'), 'view_batching'),
 ])
 def test_bad_config_one_line_value_error(update, key):
     with pytest.raises(ValueError, match=key) as info:
@@ -327,6 +365,8 @@ def test_base_config_builds_with_paper_settings(partseg_scope):
     assert (full.reconstruction_loss.loss_weight, full.foreground_loss.loss_weight,
             full.background_loss.loss_weight) == (1.5, 0.5, 1.0)
     assert not full.masked_reconstruction and not full.classify_background
+    # official layout: one view per forward pass, the VGG on one view at a time
+    assert full.view_batching == 'separate' and full.reconstruction_loss.feature_chunks == 2
 
     # tiny overrides, real tensors: one training loss and one prediction
     cfg.merge_from_dict({
@@ -352,6 +392,7 @@ def test_base_config_builds_with_paper_settings(partseg_scope):
 def test_synthetic_quickstart_config_builds(partseg_scope):
     cfg = Config.fromfile('configs/dispart/synthetic_k4.py')
     model = MODELS.build(cfg.model).eval()
+    assert model.view_batching == 'joint'  # the setting its documented figures were measured with
     size = cfg.image_size
     with torch.no_grad():
         logits = model(torch.randn(1, 3, size, size), mode='tensor')

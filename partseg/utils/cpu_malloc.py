@@ -1,0 +1,68 @@
+"""glibc malloc settings that keep freed memory in a CPU training process.
+
+A training step on the CPU allocates and frees the same large activation buffers every iteration.
+By default glibc serves blocks above its mmap threshold (128 KiB, adapting up to 32 MiB) with
+fresh ``mmap`` calls and returns them on ``free``, and trims the top of the heap once 128 KiB lie
+free there, so the next iteration page-faults the same memory in again: about 0.4 M minor page
+faults and 0.9 CPU-s of kernel time per DisPart iteration at batch 8 on 2 cores
+(docs/benchmarks.md). With mmap disabled for ``malloc`` and a large trim threshold, freed
+blocks stay in the process for reuse; the peak memory is unchanged, but the process keeps it
+until it exits. Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
+``tools/analysis_tools/benchmark_train.py`` when the config holds that hook.
+"""
+import ctypes
+import ctypes.util
+import sys
+from typing import Optional
+
+__all__ = ['check_cpu_malloc_settings', 'tune_cpu_malloc', 'MAX_TRIM_THRESHOLD']
+
+# mallopt parameters of glibc's malloc.h
+_M_TRIM_THRESHOLD = -1
+_M_MMAP_MAX = -4
+# mallopt takes a C int
+MAX_TRIM_THRESHOLD = 2**31 - 1
+
+
+def _mallopt():
+    """glibc's ``mallopt`` or None (another C library, another OS)."""
+    if not sys.platform.startswith('linux'):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6')
+    except OSError:
+        return None
+    if not hasattr(libc, 'gnu_get_libc_version'):  # musl and others: settings differ
+        return None
+    mallopt = libc.mallopt
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    return mallopt
+
+
+def check_cpu_malloc_settings(owner: str, mmap_max: Optional[int],
+                              trim_threshold: Optional[int]) -> None:
+    """One-line ValueError naming ``owner`` and the key unless each value is None or an int in
+    [0, 2**31 - 1] (``mallopt`` takes a C int)."""
+    for key, value in (('mmap_max', mmap_max), ('trim_threshold', trim_threshold)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not 0 <= value <= MAX_TRIM_THRESHOLD):
+            raise ValueError(f'{owner}: {key} must be None or an int in '
+                             f'[0, {MAX_TRIM_THRESHOLD}], got {value!r}')
+
+
+def tune_cpu_malloc(mmap_max: Optional[int] = 0,
+                    trim_threshold: Optional[int] = MAX_TRIM_THRESHOLD) -> bool:
+    """Set glibc's ``M_MMAP_MAX`` and ``M_TRIM_THRESHOLD`` for this process (None leaves one as
+    it is). Returns True when every given setting was applied, False where glibc's ``mallopt``
+    is not available (macOS, Windows, musl) or refused a value."""
+    check_cpu_malloc_settings('tune_cpu_malloc', mmap_max, trim_threshold)
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    applied = True
+    if mmap_max is not None:
+        applied &= mallopt(_M_MMAP_MAX, mmap_max) == 1
+    if trim_threshold is not None:
+        applied &= mallopt(_M_TRIM_THRESHOLD, trim_threshold) == 1
+    return bool(applied)
