@@ -1,9 +1,10 @@
 """What the benchmark tools share: synthetic batches, timing statistics, memory and machine facts.
 
-Used by ``tools/analysis_tools/benchmark_train.py`` and ``benchmark_infer.py``; every figure they
-write is a plain JSON value.
+Used by ``tools/analysis_tools/benchmark_train.py``, ``benchmark_infer.py`` and
+``benchmark_dispart_reference.py``; every figure they write is a plain JSON value.
 """
 import contextlib
+import json
 import os
 import platform
 import resource
@@ -17,7 +18,7 @@ from mmengine.structures import PixelData
 __all__ = [
     'timing_stats', 'peak_memory', 'current_rss', 'environment_info', 'infer_image_size',
     'synthetic_batch', 'amp_context', 'synchronize', 'apply_memory_format', 'compile_submodules',
-    'check_device', 'num_label_classes'
+    'check_device', 'num_label_classes', 'training_fields', 'write_result'
 ]
 
 
@@ -29,6 +30,32 @@ def timing_stats(times: Sequence[float]) -> Dict[str, float]:
     rank = max(1, -(-9 * len(ordered) // 10))  # ceil(0.9 n), nearest-rank percentile
     return dict(median=statistics.median(ordered), mean=statistics.fmean(ordered),
                 p90=ordered[rank - 1], min=ordered[0], max=ordered[-1])
+
+
+def training_fields(times: Sequence[float], cpu_times: Sequence[float],
+                    warmup_times: Sequence[float], batch_size: int, device: str) -> dict:
+    """The JSON fields of a training benchmark: seconds and CPU seconds per iteration (statistics
+    and raw times), images per second at the median, and the peak memory of ``device``."""
+    stats = timing_stats(times)
+    peak, peak_kind = peak_memory(device)
+    return dict(
+        s_per_iter=stats,
+        images_per_s=batch_size / stats['median'],
+        cpu_s_per_iter=timing_stats(cpu_times),
+        times_s=list(times),
+        warmup_times_s=list(warmup_times),
+        peak_memory_bytes=peak,
+        peak_memory_kind=peak_kind,
+        peak_memory_gib=round(peak / 2**30, 3))
+
+
+def write_result(result: dict, out: Optional[str]) -> None:
+    """Print ``result`` as indented JSON and write it to ``out`` as well (when given)."""
+    text = json.dumps(result, indent=2)
+    print(text)
+    if out:
+        with open(out, 'w') as f:
+            f.write(text + '\n')
 
 
 def check_device(device: str) -> str:

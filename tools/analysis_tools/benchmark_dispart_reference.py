@@ -23,7 +23,6 @@ median / mean / p90 / min / max seconds per iteration, CPU seconds per iteration
 (peak RSS on the CPU, ``max_memory_allocated`` on a GPU) and the machine.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 import time
@@ -152,7 +151,7 @@ def main(argv=None):
     import torch
 
     from partseg.utils.benchmark import (check_device, current_rss, environment_info,
-                                         peak_memory, synchronize, timing_stats)
+                                         synchronize, training_fields, write_result)
 
     device = check_device(args.device)
     if args.threads is not None:
@@ -183,8 +182,6 @@ def main(argv=None):
             times.append(elapsed)
             cpu_times.append(time.process_time() - cpu_start)
 
-    stats = timing_stats(times)
-    peak, peak_kind = peak_memory(device)
     result = dict(
         tool='benchmark_dispart_reference',
         model='official DisPart step restated in plain PyTorch (downsamplelast)',
@@ -193,22 +190,13 @@ def main(argv=None):
         image_size=[args.image_size, args.image_size],
         iters=args.iters,
         warmup=args.warmup,
-        s_per_iter=stats,
-        images_per_s=args.batch_size / stats['median'],
-        cpu_s_per_iter=timing_stats(cpu_times),
-        times_s=times,
-        warmup_times_s=warmup_times,
-        peak_memory_bytes=peak,
-        peak_memory_kind=peak_kind,
-        peak_memory_gib=round(peak / 2**30, 3),
+        **training_fields(times, cpu_times, warmup_times, args.batch_size, device),
         rss_after_build_bytes=rss_after_build,
         env=env,
         load_average_end=environment_info(device)['load_average'])
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    write_result(result, args.out)
+    stats, peak, peak_kind = result['s_per_iter'], result['peak_memory_bytes'], \
+        result['peak_memory_kind']
     print(f'official DisPart step (reference): {stats["median"]:.3f} s/iter (median of '
           f'{args.iters}), batch {args.batch_size}, {peak / 2**30:.2f} GiB {peak_kind}, '
           f'{env["torch_threads"]} threads on {env["device_name"]}', file=sys.stderr)

@@ -19,7 +19,6 @@ include the reference. ``--no-reference`` skips it. ``--amp`` runs both under
 bf16 autocast (fp16 on a GPU without bf16); ``--channels-last`` converts both.
 """
 import argparse
-import json
 import os.path as osp
 import sys
 import time
@@ -98,7 +97,8 @@ def main(argv=None):
     from partseg.registry import MODELS
     from partseg.utils.benchmark import (amp_context, apply_memory_format, check_device,
                                          environment_info, infer_image_size, num_label_classes,
-                                         peak_memory, synthetic_batch, timing_stats)
+                                         peak_memory, synthetic_batch, timing_stats,
+                                         write_result)
 
     device = check_device(args.device)
     if args.threads is not None:
@@ -194,11 +194,7 @@ def main(argv=None):
         result['speedup_vs_reference'] = ref_stats['median'] / stats['median']
     result['load_average_end'] = environment_info(device)['load_average']
 
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    write_result(result, args.out)
     line = (f'{osp.basename(args.config)}: {result["images_per_s"]:.2f} images/s at batch '
             f'{args.batch_size}, {image_size[0]}x{image_size[1]}')
     if result['reference']:

@@ -33,7 +33,6 @@ sub-modules in place with ``torch.compile`` (lazily: the warm-up iterations incl
 """
 import argparse
 import copy
-import json
 import os.path as osp
 import sys
 import time
@@ -107,8 +106,9 @@ def main(argv=None):
     from partseg.registry import HOOKS, MODELS
     from partseg.utils.benchmark import (amp_context, apply_memory_format, check_device,
                                          compile_submodules, current_rss, environment_info,
-                                         infer_image_size, num_label_classes, peak_memory,
-                                         synchronize, synthetic_batch, timing_stats)
+                                         infer_image_size, num_label_classes, synchronize,
+                                         synthetic_batch, timing_stats, training_fields,
+                                         write_result)
 
     device = check_device(args.device)
     if args.threads is not None:
@@ -186,8 +186,6 @@ def main(argv=None):
         first = data['inputs'][0]
         image_size = tuple(first.shape[-2:])
 
-    stats = timing_stats(times)
-    peak, peak_kind = peak_memory(device)
     result = dict(
         tool='benchmark_train',
         config=args.config,
@@ -202,23 +200,14 @@ def main(argv=None):
         compile=args.compile,
         with_data=args.with_data,
         cpu_malloc=cpu_malloc,
-        s_per_iter=stats,
-        images_per_s=batch_size / stats['median'],
-        cpu_s_per_iter=timing_stats(cpu_times),
-        times_s=times,
-        warmup_times_s=warmup_times,
+        **training_fields(times, cpu_times, warmup_times, batch_size, device),
         data_time_s=timing_stats(data_times) if args.with_data else None,
-        peak_memory_bytes=peak,
-        peak_memory_kind=peak_kind,
-        peak_memory_gib=round(peak / 2**30, 3),
         rss_after_build_bytes=rss_after_build,
         env=env,
         load_average_end=environment_info(device)['load_average'])
-    text = json.dumps(result, indent=2)
-    print(text)
-    if args.out:
-        with open(args.out, 'w') as f:
-            f.write(text + '\n')
+    write_result(result, args.out)
+    stats, peak, peak_kind = result['s_per_iter'], result['peak_memory_bytes'], \
+        result['peak_memory_kind']
     print(f'{osp.basename(args.config)}: {stats["median"]:.3f} s/iter (median of {args.iters}), '
           f'batch {batch_size}, {peak / 2**30:.2f} GiB {peak_kind}, {env["torch_threads"]} '
           f'threads on {env["device_name"]}', file=sys.stderr)
