@@ -36,8 +36,8 @@ class DisPart(BasePartSegmentor):
     - ``loss_fg`` / ``loss_bg``: concentration losses (Eq. 7-11) on ``S(1)`` and ``S(2)``.
 
     Each loss returns a mean over its batch; the two directions are summed as in Eq. (5), i.e. each
-    loss is evaluated once on the 2B batch of both views and multiplied by 2. The loss weights (lambda of
-    Eq. 12) are the losses' ``loss_weight``.
+    loss is evaluated once on the 2B batch of both views and multiplied by 2. The loss weights
+    (lambda of Eq. 12) are the losses' ``loss_weight``.
 
     Image sizes: every image needs at least ``MIN_MAP_SIZE`` (4) part-map cells per side, i.e.
     ``4 * output_stride`` px; training (and ``swap_appearance``) also needs H and W divisible by the
