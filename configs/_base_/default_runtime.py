@@ -42,10 +42,10 @@ default_hooks = dict(
     # (partseg.engine.hooks.NonFiniteGuardHook); action='skip' skips the update and goes on.
     non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
-    # On the CPU, glibc's malloc keeps freed memory for the next iteration instead of returning
-    # it and page-faulting it in again (partseg.engine.hooks.CPUMallocHook; ~6 % faster per
-    # DisPart iteration, the same peak memory); None keeps glibc's defaults. No effect on GPUs.
-    cpu_malloc=dict(type='CPUMallocHook'),
+    # keep_freed_memory=True: on a CPU run glibc's malloc keeps freed memory for the next
+    # iteration (partseg.engine.hooks.CPUMallocHook); off here, on in the DisPart configs
+    # through ./default_runtime_cpu_malloc.py (docs/benchmarks.md has the trade-off).
+    cpu_malloc=dict(type='CPUMallocHook', keep_freed_memory=False),
 )
 
 load_from = None

@@ -6,8 +6,8 @@ fresh ``mmap`` calls and returns them on ``free``, and trims the top of the heap
 free there, so the next iteration page-faults the same memory in again: about 0.4 M minor page
 faults and 0.9 CPU-s of kernel time per DisPart iteration at batch 8 on 2 cores
 (docs/benchmarks.md). With mmap disabled for ``malloc`` and a large trim threshold, freed
-blocks stay in the process for reuse; the peak memory is unchanged, but the process keeps it
-until it exits. Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
+blocks stay in the process for reuse and the process keeps its peak until it exits; heap
+fragmentation can raise that peak (GANSeg with activation checkpointing: +5 GiB at batch 32). Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
 ``tools/analysis_tools/benchmark_train.py`` when the config holds that hook.
 """
 import ctypes

@@ -22,8 +22,8 @@ configuration per process: the peak RSS is the process's.
 
 On the CPU the config's ``default_hooks.cpu_malloc`` (``CPUMallocHook``) is applied before the
 model is built, as a training run applies it (``cpu_malloc`` in the JSON: True where glibc took
-the settings, None without the hook); ``--cfg-options default_hooks.cpu_malloc=None`` measures
-glibc's defaults.
+the settings, None where the hook is absent or its ``keep_freed_memory`` is off);
+``--cfg-options default_hooks.cpu_malloc.keep_freed_memory=False`` measures glibc's defaults.
 
 ``--amp``: bf16 autocast around the step on the CPU; on a GPU the config's optimizer wrappers
 become ``AmpOptimWrapper`` (bf16 where the GPU supports it, else fp16 with dynamic loss scaling;
