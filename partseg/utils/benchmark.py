@@ -10,7 +10,7 @@ import platform
 import resource
 import statistics
 import time
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.structures import PixelData
@@ -18,7 +18,8 @@ from mmengine.structures import PixelData
 __all__ = [
     'timing_stats', 'peak_memory', 'current_rss', 'environment_info', 'infer_image_size',
     'synthetic_batch', 'amp_context', 'synchronize', 'apply_memory_format', 'compile_submodules',
-    'check_device', 'num_label_classes', 'training_fields', 'write_result'
+    'check_device', 'num_label_classes', 'training_fields', 'write_result', 'training_summary',
+    'time_interleaved', 'setup_device'
 ]
 
 
@@ -56,6 +57,47 @@ def write_result(result: dict, out: Optional[str]) -> None:
     if out:
         with open(out, 'w') as f:
             f.write(text + '\n')
+
+
+def time_interleaved(fns: Sequence[Callable[[], object]], warmup: int, iters: int,
+                     device: str) -> List[Tuple[List[float], List[float], List[float]]]:
+    """Per function: (timed wall seconds, their process CPU seconds, warm-up wall seconds).
+
+    The functions take turns in every round (``warmup`` rounds, then ``iters`` timed ones), so a
+    change of the machine's load during the run affects them alike."""
+    results = [([], [], []) for _ in fns]
+    for i in range(warmup + iters):
+        for fn, (times, cpu, warm) in zip(fns, results):
+            synchronize(device)
+            start, cpu_start = time.perf_counter(), time.process_time()
+            fn()
+            synchronize(device)
+            if i < warmup:
+                warm.append(time.perf_counter() - start)
+            else:
+                times.append(time.perf_counter() - start)
+                cpu.append(time.process_time() - cpu_start)
+    return results
+
+
+def training_summary(label: str, result: dict) -> str:
+    """One line for the terminal from a ``training_fields`` result with ``batch_size``, ``iters``
+    and ``env``: seconds per iteration, batch, peak memory, threads, device."""
+    env = result['env']
+    return (f'{label}: {result["s_per_iter"]["median"]:.3f} s/iter (median of '
+            f'{result["iters"]}), batch {result["batch_size"]}, '
+            f'{result["peak_memory_bytes"] / 2**30:.2f} GiB {result["peak_memory_kind"]}, '
+            f'{env["torch_threads"]} threads on {env["device_name"]}')
+
+
+def setup_device(device: str, threads: Optional[int], seed: int) -> str:
+    """Check ``device`` (``check_device``), set torch's intra-op threads (when given) and seed
+    torch's generator; returns the device."""
+    device = check_device(device)
+    if threads is not None:
+        torch.set_num_threads(threads)
+    torch.manual_seed(seed)
+    return device
 
 
 def check_device(device: str) -> str:

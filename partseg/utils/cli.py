@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 
 __all__ = [
     'UserError', 'run_tool', 'one_line', 'load_config', 'add_cfg_options_argument',
-    'check_state_dict_fits', 'DictAction'
+    'check_state_dict_fits', 'check_benchmark_args', 'DictAction'
 ]
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.
@@ -27,6 +27,19 @@ _USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, Permis
 
 class UserError(Exception):
     """A problem with the user's input, reported as one line."""
+
+
+def check_benchmark_args(args, positive: Sequence[str] = ('iters', )) -> None:
+    """The benchmark tools' shared checks: each of ``positive`` at least 1, ``--warmup`` at least
+    0, ``--threads`` (when given) at least 1; a one-line UserError naming the option."""
+    for key in positive:
+        if getattr(args, key) < 1:
+            raise UserError(f'--{key.replace("_", "-")} must be at least 1, got '
+                            f'{getattr(args, key)}')
+    if args.warmup < 0:
+        raise UserError(f'--warmup must be >= 0, got {args.warmup}')
+    if args.threads is not None and args.threads < 1:
+        raise UserError(f'--threads must be at least 1, got {args.threads}')
 
 
 def one_line(error: BaseException) -> str:

@@ -25,13 +25,12 @@ median / mean / p90 / min / max seconds per iteration, CPU seconds per iteration
 import argparse
 import os.path as osp
 import sys
-import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, run_tool  # noqa: E402
+from partseg.utils.cli import UserError, check_benchmark_args, run_tool  # noqa: E402
 
 DECODER_WIDTHS = (256, 256, 128, 128, 64, 64, 32)  # h_channel = 32
 DECODER_UPSAMPLE = (1, 3, 5)
@@ -54,14 +53,7 @@ def parse_args(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the JSON result to this file as well')
     args = parser.parse_args(argv)
-    for key in ('batch_size', 'iters', 'num_parts'):
-        if getattr(args, key) < 1:
-            raise UserError(f'--{key.replace("_", "-")} must be at least 1, got '
-                            f'{getattr(args, key)}')
-    if args.warmup < 0:
-        raise UserError(f'--warmup must be >= 0, got {args.warmup}')
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f'--threads must be at least 1, got {args.threads}')
+    check_benchmark_args(args, ('batch_size', 'iters', 'num_parts'))
     if args.image_size < 4 * OUTPUT_STRIDE or args.image_size % OUTPUT_STRIDE:
         raise UserError(f'--image-size must be a multiple of {OUTPUT_STRIDE} and at least '
                         f'{4 * OUTPUT_STRIDE}, got {args.image_size}')
@@ -150,13 +142,11 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    from partseg.utils.benchmark import (check_device, current_rss, environment_info,
-                                         synchronize, training_fields, write_result)
+    from partseg.utils.benchmark import (current_rss, environment_info, setup_device,
+                                         time_interleaved, training_fields, training_summary,
+                                         write_result)
 
-    device = check_device(args.device)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    device = setup_device(args.device, args.threads, args.seed)
     env = environment_info(device)
     nets = build_reference(args.num_parts).to(device).train()
     nets['vgg'].eval()
@@ -169,18 +159,8 @@ def main(argv=None):
     if device.startswith('cuda'):
         torch.cuda.reset_peak_memory_stats()
 
-    times, warmup_times, cpu_times = [], [], []
-    for i in range(args.warmup + args.iters):
-        synchronize(device)
-        start, cpu_start = time.perf_counter(), time.process_time()
-        step(x, y)
-        synchronize(device)
-        elapsed = time.perf_counter() - start
-        if i < args.warmup:
-            warmup_times.append(elapsed)
-        else:
-            times.append(elapsed)
-            cpu_times.append(time.process_time() - cpu_start)
+    [(times, cpu_times, warmup_times)] = time_interleaved([lambda: step(x, y)], args.warmup,
+                                                          args.iters, device)
 
     result = dict(
         tool='benchmark_dispart_reference',
@@ -195,11 +175,7 @@ def main(argv=None):
         env=env,
         load_average_end=environment_info(device)['load_average'])
     write_result(result, args.out)
-    stats, peak, peak_kind = result['s_per_iter'], result['peak_memory_bytes'], \
-        result['peak_memory_kind']
-    print(f'official DisPart step (reference): {stats["median"]:.3f} s/iter (median of '
-          f'{args.iters}), batch {args.batch_size}, {peak / 2**30:.2f} GiB {peak_kind}, '
-          f'{env["torch_threads"]} threads on {env["device_name"]}', file=sys.stderr)
+    print(training_summary('official DisPart step (reference)', result), file=sys.stderr)
     return 0
 
 

@@ -21,14 +21,14 @@ bf16 autocast (fp16 on a GPU without bf16); ``--channels-last`` converts both.
 import argparse
 import os.path as osp
 import sys
-import time
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import (UserError, add_cfg_options_argument,  # noqa: E402
-                               check_state_dict_fits, load_config, run_tool)
+                               check_benchmark_args, check_state_dict_fits, load_config,
+                               run_tool)
 
 
 def parse_args(argv=None):
@@ -52,39 +52,10 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the JSON result to this file as well')
     add_cfg_options_argument(parser)
     args = parser.parse_args(argv)
-    for key in ('batch_size', 'iters'):
-        if getattr(args, key) < 1:
-            raise UserError(f'--{key.replace("_", "-")} must be at least 1, got '
-                            f'{getattr(args, key)}')
-    if args.warmup < 0:
-        raise UserError(f'--warmup must be >= 0, got {args.warmup}')
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f'--threads must be at least 1, got {args.threads}')
+    check_benchmark_args(args, ('batch_size', 'iters'))
     if args.image_size is not None and len(args.image_size) > 2:
         raise UserError(f'--image-size takes H or H W, got {args.image_size}')
     return args
-
-
-def time_interleaved(fns, warmup: int, iters: int, device: str):
-    """Per function: (timed wall seconds, their process CPU seconds, warm-up wall seconds).
-
-    The functions take turns in every round (``warmup`` rounds, then ``iters`` timed ones), so a
-    change of the machine's load during the run affects them alike."""
-    from partseg.utils.benchmark import synchronize
-
-    results = [([], [], []) for _ in fns]
-    for i in range(warmup + iters):
-        for fn, (times, cpu, warm) in zip(fns, results):
-            synchronize(device)
-            start, cpu_start = time.perf_counter(), time.process_time()
-            fn()
-            synchronize(device)
-            if i < warmup:
-                warm.append(time.perf_counter() - start)
-            else:
-                times.append(time.perf_counter() - start)
-                cpu.append(time.process_time() - cpu_start)
-    return results
 
 
 def main(argv=None):
@@ -95,15 +66,12 @@ def main(argv=None):
 
     import partseg.engine  # noqa: F401  (registers everything; safe checkpoint loading)
     from partseg.registry import MODELS
-    from partseg.utils.benchmark import (amp_context, apply_memory_format, check_device,
-                                         environment_info, infer_image_size, num_label_classes,
-                                         peak_memory, synthetic_batch, timing_stats,
-                                         write_result)
+    from partseg.utils.benchmark import (amp_context, apply_memory_format, environment_info,
+                                         infer_image_size, num_label_classes, peak_memory,
+                                         setup_device, synthetic_batch, time_interleaved,
+                                         timing_stats, write_result)
 
-    device = check_device(args.device)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    device = setup_device(args.device, args.threads, args.seed)
     cfg = load_config(args.config, args.cfg_options)
     env = environment_info(device)
     on_gpu = device.startswith('cuda')

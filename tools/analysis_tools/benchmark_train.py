@@ -41,7 +41,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, add_cfg_options_argument, load_config, run_tool  # noqa
+from partseg.utils.cli import (UserError, add_cfg_options_argument,  # noqa: E402
+                               check_benchmark_args, load_config, run_tool)
 
 
 def parse_args(argv=None):
@@ -69,12 +70,7 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='write the JSON result to this file as well')
     add_cfg_options_argument(parser)
     args = parser.parse_args(argv)
-    if args.iters < 1:
-        raise UserError(f'--iters must be at least 1, got {args.iters}')
-    if args.warmup < 0:
-        raise UserError(f'--warmup must be >= 0, got {args.warmup}')
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f'--threads must be at least 1, got {args.threads}')
+    check_benchmark_args(args)
     if args.image_size is not None and len(args.image_size) > 2:
         raise UserError(f'--image-size takes H or H W, got {args.image_size}')
     return args
@@ -104,16 +100,13 @@ def main(argv=None):
 
     import partseg.engine  # noqa: F401  (registers hooks, constructors, safe checkpointing)
     from partseg.registry import HOOKS, MODELS
-    from partseg.utils.benchmark import (amp_context, apply_memory_format, check_device,
-                                         compile_submodules, current_rss, environment_info,
-                                         infer_image_size, num_label_classes, synchronize,
+    from partseg.utils.benchmark import (amp_context, apply_memory_format, compile_submodules,
+                                         current_rss, environment_info, infer_image_size,
+                                         num_label_classes, setup_device, synchronize,
                                          synthetic_batch, timing_stats, training_fields,
-                                         write_result)
+                                         training_summary, write_result)
 
-    device = check_device(args.device)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
+    device = setup_device(args.device, args.threads, args.seed)
     cfg = load_config(args.config, args.cfg_options)
     if 'optim_wrapper' not in cfg:
         raise UserError(f'{args.config}: no optim_wrapper, the config cannot be trained')
@@ -206,11 +199,7 @@ def main(argv=None):
         env=env,
         load_average_end=environment_info(device)['load_average'])
     write_result(result, args.out)
-    stats, peak, peak_kind = result['s_per_iter'], result['peak_memory_bytes'], \
-        result['peak_memory_kind']
-    print(f'{osp.basename(args.config)}: {stats["median"]:.3f} s/iter (median of {args.iters}), '
-          f'batch {batch_size}, {peak / 2**30:.2f} GiB {peak_kind}, {env["torch_threads"]} '
-          f'threads on {env["device_name"]}', file=sys.stderr)
+    print(training_summary(osp.basename(args.config), result), file=sys.stderr)
     return 0
 
 
