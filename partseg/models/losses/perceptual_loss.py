@@ -188,6 +188,8 @@ class PerceptualLoss(nn.Module):
             raise ValueError(f'PerceptualLoss: pred and target must both be (B, 3, H, W), got '
                              f'{tuple(pred.shape)} and {tuple(target.shape)}')
         b, _, h, w = pred.shape
+        if b == 0:
+            raise ValueError('PerceptualLoss: pred and target hold no images (batch size 0)')
         if mask is not None and tuple(mask.shape) != (b, 1, h, w):
             raise ValueError(f'PerceptualLoss: mask must be {(b, 1, h, w)}, got '
                              f'{tuple(mask.shape)}')

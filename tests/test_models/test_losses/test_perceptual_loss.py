@@ -244,5 +244,7 @@ def test_bad_config():
     for chunks in (0, 1.5, True):
         with pytest.raises(ValueError, match='feature_chunks'):
             PerceptualLoss(feature_chunks=chunks)
+    with pytest.raises(ValueError, match='batch size 0'):
+        _random_loss(layers=('input', ))(torch.rand(0, 3, 8, 8), torch.rand(0, 3, 8, 8))
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         _random_loss(layers=('input', ))(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
