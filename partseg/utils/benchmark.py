@@ -9,6 +9,7 @@ import os
 import platform
 import resource
 import statistics
+import sys
 import time
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -19,7 +20,7 @@ __all__ = [
     'timing_stats', 'peak_memory', 'current_rss', 'environment_info', 'infer_image_size',
     'synthetic_batch', 'amp_context', 'synchronize', 'apply_memory_format', 'compile_submodules',
     'check_device', 'num_label_classes', 'training_fields', 'write_result', 'training_summary',
-    'time_interleaved', 'setup_device'
+    'time_interleaved', 'setup_device', 'benchmark_reference_step'
 ]
 
 
@@ -36,7 +37,8 @@ def timing_stats(times: Sequence[float]) -> Dict[str, float]:
 def training_fields(times: Sequence[float], cpu_times: Sequence[float],
                     warmup_times: Sequence[float], batch_size: int, device: str) -> dict:
     """The JSON fields of a training benchmark: seconds and CPU seconds per iteration (statistics
-    and raw times), images per second at the median, and the peak memory of ``device``."""
+    and raw times), images per second at the median, the peak memory of ``device`` and, on a GPU,
+    whether cuDNN autotuning (``torch.backends.cudnn.benchmark``) was on."""
     stats = timing_stats(times)
     peak, peak_kind = peak_memory(device)
     return dict(
@@ -47,7 +49,8 @@ def training_fields(times: Sequence[float], cpu_times: Sequence[float],
         warmup_times_s=list(warmup_times),
         peak_memory_bytes=peak,
         peak_memory_kind=peak_kind,
-        peak_memory_gib=round(peak / 2**30, 3))
+        peak_memory_gib=round(peak / 2**30, 3),
+        cudnn_benchmark=bool(torch.backends.cudnn.benchmark) if device.startswith('cuda') else None)
 
 
 def write_result(result: dict, out: Optional[str]) -> None:
@@ -98,6 +101,34 @@ def setup_device(device: str, threads: Optional[int], seed: int) -> str:
         torch.set_num_threads(threads)
     torch.manual_seed(seed)
     return device
+
+
+def benchmark_reference_step(step: Callable[[], object], args, device: str, tool: str,
+                             label: str, **fields) -> dict:
+    """Time a plain-PyTorch reference training ``step`` (``args.warmup`` untimed, then
+    ``args.iters`` timed calls), write its JSON record (``args.out``) and print one summary line.
+
+    The record has ``training_fields``, ``fields`` (the architecture), the machine at the start
+    and its load average at the end, like ``benchmark_train``'s."""
+    env = environment_info(device)
+    rss_after_build = current_rss()
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    [(times, cpu_times, warmup_times)] = time_interleaved([step], args.warmup, args.iters, device)
+    result = dict(
+        tool=tool,
+        model=label,
+        **fields,
+        batch_size=args.batch_size,
+        iters=args.iters,
+        warmup=args.warmup,
+        **training_fields(times, cpu_times, warmup_times, args.batch_size, device),
+        rss_after_build_bytes=rss_after_build,
+        env=env,
+        load_average_end=environment_info(device)['load_average'])
+    write_result(result, args.out)
+    print(training_summary(f'{label} (reference)', result), file=sys.stderr)
+    return result
 
 
 def check_device(device: str) -> str:

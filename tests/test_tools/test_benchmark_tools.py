@@ -165,3 +165,92 @@ def test_dispart_reference_step_trains_and_writes_json(reference_tool, tmp_path)
 def test_dispart_reference_refuses_bad_input(reference_tool, args, message):
     with pytest.raises(UserError, match=message):
         reference_tool.main(args)
+
+
+@pytest.fixture(scope='module')
+def ganseg_reference_tool():
+    return _load('benchmark_ganseg_reference')
+
+
+def _noise(batch, z_dim=256):
+    import torch
+    gen = torch.Generator().manual_seed(0)
+    return (*(torch.randn(batch, z_dim, generator=gen) for _ in range(3)),
+            torch.rand(batch, 1, 2, generator=gen) * 2 - 1)
+
+
+def test_ganseg_reference_networks_have_the_official_layout(ganseg_reference_tool):
+    """celeba_wild_k8: the official discriminator's 23,726,721 parameters, as partseg's; the
+    generator's 16,815,945 = partseg's 17,793,225 less the official code's shared layers (one
+    hidden MLP layer per MLP, one middle mask block: 7 x 65,792 + 516,736)."""
+    import torch
+    nets, sizes = ganseg_reference_tool.build_reference(num_parts=8, image_size=128)
+    count = {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
+    assert count == dict(generator=17_793_225 - 7 * 65_792 - 516_736, discriminator=23_726_721)
+    assert sizes == (32, 32, 64, 128)
+    assert not any(m.affine for m in nets['generator'].modules()
+                   if isinstance(m, torch.nn.BatchNorm2d))
+
+
+def test_ganseg_reference_generator_and_discriminator_shapes(ganseg_reference_tool):
+    import torch
+    tool = ganseg_reference_tool
+    nets, sizes = tool.build_reference(num_parts=3, image_size=16, channels=(16, 8, 8, 8),
+                                       emb_dim=8)
+    assert sizes == (4, 4, 8, 16)
+    with torch.no_grad():
+        out = tool.generate(nets, sizes, _noise(2), with_penalties=True)
+        logits = tool.discriminate(nets, out['image'])
+    assert out['image'].shape == (2, 3, 16, 16) and out['image'].abs().max() <= 1
+    assert out['center'] >= 0 and out['area'] >= 0 and logits.shape == (2, )
+    assert set(tool.generate(nets, sizes, _noise(1), with_penalties=False)) == {'image'}
+
+
+def test_ganseg_reference_grid_extends_linspace(ganseg_reference_tool):
+    """(size + 2 extend)^2 (row, column) points continuing linspace(-1, 1, size) by ``extend``
+    steps: size 3 (step 1), extend 1 -> -2, -1, 0, 1, 2."""
+    import torch
+    grid = ganseg_reference_tool._grid(torch, 3, 1, 'cpu')
+    axis = torch.tensor([-2., -1., 0., 1., 2.])
+    assert grid.shape == (25, 2)
+    assert torch.allclose(grid[:, 0], axis.repeat_interleave(5))
+    assert torch.allclose(grid[:, 1], axis.repeat(5))
+
+
+def test_ganseg_reference_step_trains_both_networks_and_writes_json(ganseg_reference_tool,
+                                                                   tmp_path):
+    import torch
+    tool = ganseg_reference_tool
+    nets, sizes = tool.build_reference(num_parts=2, image_size=16, channels=(16, 8, 8, 8),
+                                       emb_dim=8)
+    optim_g = torch.optim.Adam(nets['generator'].parameters(), lr=1e-3)
+    optim_d = torch.optim.Adam(nets['discriminator'].parameters(), lr=1e-3)
+    step = tool.make_step(nets, sizes, optim_g, optim_d)
+    before = {name: p.detach().clone() for name, p in nets.named_parameters()}
+    for _ in range(2):  # step 0 with the gradient penalty and the mask penalties, step 1 without
+        step(torch.rand(2, 3, 16, 16) * 2 - 1)
+    unchanged = {name for name, p in nets.named_parameters() if torch.equal(before[name], p)}
+    # at 4 px the part cones cover no pixel (as in the official code at such sizes), so the SPADE
+    # convs of the first two mask blocks see all-zero heatmaps: no gradient for their weights
+    assert unchanged == {f'generator.{block}.{spade}.hidden.weight'
+                         for block, spades in (('mask_first', ('spade1', 'spade2',
+                                                                'spade_shortcut')),
+                                               ('mask_middle', ('spade1', 'spade2')))
+                         for spade in spades}
+
+    result = _run(tool, tmp_path, '--batch-size', 2, '--image-size', 8, '--num-parts', 2,
+                  '--iters', 1, '--warmup', 0)
+    assert result['tool'] == 'benchmark_ganseg_reference' and result['batch_size'] == 2
+    assert result['image_size'] == [8, 8] and result['feature_map_sizes'] == [2, 2, 4, 8]
+    assert set(result['s_per_iter']) == STATS_KEYS and ENV_KEYS <= set(result['env'])
+
+
+@pytest.mark.parametrize('args, message', [
+    (['--image-size', '30'], '--image-size must be a multiple of 4'),
+    (['--image-size', '4'], 'at least 8'),
+    (['--batch-size', '0'], '--batch-size must be at least 1'),
+    (['--iters', '0'], '--iters must be at least 1'),
+])
+def test_ganseg_reference_refuses_bad_input(ganseg_reference_tool, args, message):
+    with pytest.raises(UserError, match=message):
+        ganseg_reference_tool.main(args)

@@ -142,12 +142,9 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
 
-    from partseg.utils.benchmark import (current_rss, environment_info, setup_device,
-                                         time_interleaved, training_fields, training_summary,
-                                         write_result)
+    from partseg.utils.benchmark import benchmark_reference_step, setup_device
 
     device = setup_device(args.device, args.threads, args.seed)
-    env = environment_info(device)
     nets = build_reference(args.num_parts).to(device).train()
     nets['vgg'].eval()
     trainable = [p for name, net in nets.items() if name != 'vgg' for p in net.parameters()]
@@ -155,27 +152,10 @@ def main(argv=None):
     step = make_step(nets, optimizer, args.num_parts)
     size = (args.batch_size, 3, args.image_size, args.image_size)
     x, y = torch.rand(size, device=device), torch.rand(size, device=device)
-    rss_after_build = current_rss()
-    if device.startswith('cuda'):
-        torch.cuda.reset_peak_memory_stats()
-
-    [(times, cpu_times, warmup_times)] = time_interleaved([lambda: step(x, y)], args.warmup,
-                                                          args.iters, device)
-
-    result = dict(
-        tool='benchmark_dispart_reference',
-        model='official DisPart step restated in plain PyTorch (downsamplelast)',
-        num_parts=args.num_parts,
-        batch_size=args.batch_size,
-        image_size=[args.image_size, args.image_size],
-        iters=args.iters,
-        warmup=args.warmup,
-        **training_fields(times, cpu_times, warmup_times, args.batch_size, device),
-        rss_after_build_bytes=rss_after_build,
-        env=env,
-        load_average_end=environment_info(device)['load_average'])
-    write_result(result, args.out)
-    print(training_summary('official DisPart step (reference)', result), file=sys.stderr)
+    benchmark_reference_step(
+        lambda: step(x, y), args, device, tool='benchmark_dispart_reference',
+        label='official DisPart step restated in plain PyTorch (downsamplelast)',
+        num_parts=args.num_parts, image_size=[args.image_size, args.image_size])
     return 0
 
 

@@ -25,6 +25,9 @@ model is built, as a training run applies it (``cpu_malloc`` in the JSON: True w
 the settings, None where the hook is absent or its ``keep_freed_memory`` is off);
 ``--cfg-options default_hooks.cpu_malloc.keep_freed_memory=False`` measures glibc's defaults.
 
+On a GPU the config's ``env_cfg.cudnn_benchmark`` switches cuDNN autotuning on, as in a training
+run (``cudnn_benchmark`` in the JSON; ``--cfg-options env_cfg.cudnn_benchmark=False`` for off).
+
 ``--amp``: bf16 autocast around the step on the CPU; on a GPU the config's optimizer wrappers
 become ``AmpOptimWrapper`` (bf16 where the GPU supports it, else fp16 with dynamic loss scaling;
 ``tools/train.py --amp`` uses the same wrapper in fp16). ``--channels-last`` stores the model's 4-D weights
@@ -120,6 +123,8 @@ def main(argv=None):
         amp = f'AmpOptimWrapper-{dtype}'
     elif args.amp:
         amp = 'autocast-cpu-bfloat16'
+    if on_gpu:  # as the Runner does: cuDNN autotuning where the config's env_cfg asks for it
+        torch.backends.cudnn.benchmark = bool((cfg.get('env_cfg') or {}).get('cudnn_benchmark'))
 
     scope = cfg.get('default_scope', 'partseg')
     with DefaultScope.overwrite_default_scope(scope):
