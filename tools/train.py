@@ -9,7 +9,7 @@ if ROOT not in sys.path:  # configs import plugins under the repository root (pr
     sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import (UserError, add_cfg_options_argument, load_config, run_tool,
-                               wait_for_unused_timestamp)
+                               use_mixed_precision, wait_for_unused_timestamp)
 
 
 def parse_args(argv=None):
@@ -25,7 +25,10 @@ def parse_args(argv=None):
         help='resume training: from CKPT, or without a value from the latest checkpoint in the '
         'work dir')
     parser.add_argument(
-        '--amp', action='store_true', help='mixed-precision training (needs a CUDA device)')
+        '--amp',
+        action='store_true',
+        help='mixed-precision training: bf16 (fp16 on GPUs without bf16) autocast, fp32 weights '
+        'and losses; on a CPU worthwhile only with native bf16 (AVX-512-BF16, AMX)')
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--launcher',
@@ -38,25 +41,6 @@ def parse_args(argv=None):
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
-
-
-def _use_amp(cfg) -> None:
-    import torch
-    if not torch.cuda.is_available():
-        raise UserError('--amp needs a CUDA device; none is available (train without --amp)')
-    wrapper = cfg.optim_wrapper
-    if 'optimizer' in wrapper:  # a single optimizer wrapper
-        wrapper.type = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
-        return
-    # several wrappers (e.g. generator / discriminator under MultipleOptimWrapperConstructor)
-    subs = [v for v in wrapper.values() if isinstance(v, dict) and 'optimizer' in v]
-    if not subs:
-        raise UserError('--amp: optim_wrapper has no optimizer to wrap (expected '
-                        'optim_wrapper.optimizer or optim_wrapper.<name>.optimizer)')
-    for sub in subs:
-        sub.type = 'AmpOptimWrapper'
-        sub.setdefault('loss_scale', 'dynamic')
 
 
 def _prepare_work_dir(work_dir: str) -> None:
@@ -85,7 +69,8 @@ def main(argv=None):
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
     _prepare_work_dir(cfg.work_dir)
     if args.amp:
-        _use_amp(cfg)
+        import torch
+        use_mixed_precision(cfg.optim_wrapper, 'cuda' if torch.cuda.is_available() else 'cpu')
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

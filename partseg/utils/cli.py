@@ -16,7 +16,7 @@ from mmengine.config import Config, DictAction
 
 __all__ = [
     'UserError', 'run_tool', 'one_line', 'load_config', 'add_cfg_options_argument',
-    'check_state_dict_fits', 'check_benchmark_args', 'DictAction'
+    'check_state_dict_fits', 'check_benchmark_args', 'use_mixed_precision', 'DictAction'
 ]
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.
@@ -40,6 +40,38 @@ def check_benchmark_args(args, positive: Sequence[str] = ('iters', )) -> None:
         raise UserError(f'--warmup must be >= 0, got {args.warmup}')
     if args.threads is not None and args.threads < 1:
         raise UserError(f'--threads must be at least 1, got {args.threads}')
+
+
+def use_mixed_precision(optim_cfg, device_type: str) -> str:
+    """Switch every optimizer-wrapper config of ``optim_cfg`` (a single one, or one per
+    sub-module) to mixed precision on ``device_type`` (``--amp`` of ``tools/train.py`` and
+    ``benchmark_train.py``); returns what was chosen, e.g. ``'AmpOptimWrapper-bfloat16'``.
+
+    On a GPU: MMEngine's ``AmpOptimWrapper`` in bf16 where the GPU supports it, else fp16 with
+    dynamic loss scaling. Elsewhere: ``AutocastOptimWrapper`` in bf16 (no loss scaler needed),
+    with a one-line warning on a CPU that oneDNN says has no bf16 support (emulated: slower than
+    fp32)."""
+    import torch
+    subs = [optim_cfg] if 'optimizer' in optim_cfg else [
+        v for v in optim_cfg.values() if isinstance(v, dict) and 'optimizer' in v
+    ]
+    if not subs:
+        raise UserError('--amp: optim_wrapper has no optimizer to wrap (expected '
+                        'optim_wrapper.optimizer or optim_wrapper.<name>.optimizer)')
+    if device_type == 'cuda':
+        kind = 'AmpOptimWrapper'
+        dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
+    else:
+        kind, dtype = 'AutocastOptimWrapper', 'bfloat16'
+        if device_type == 'cpu' and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
+            print('partseg: warning: --amp: this CPU has no bf16 support in oneDNN; bf16 runs '
+                  'emulated, slower than fp32', file=sys.stderr)
+    for sub in subs:
+        sub['type'] = kind
+        sub['dtype'] = dtype
+        if dtype == 'float16':
+            sub.setdefault('loss_scale', 'dynamic')
+    return f'{kind}-{dtype}'
 
 
 def one_line(error: BaseException) -> str:

@@ -537,8 +537,6 @@ CASES = {
     _options_case('model.num_parts=-2', ['num_parts must be a positive integer (K >= 1), got -2']),
     'k-disagrees-within-config':
     _options_case('model.num_parts=3', ['classification_loss.num_classes must be 3']),
-    'amp-without-cuda':
-    lambda env, tmp: ('train', [env.tiny, '--amp'], ['--amp needs a CUDA device']),
     # checkpoints
     'resume-missing-checkpoint':
     _resume_missing,

@@ -82,7 +82,7 @@ def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_
 def test_benchmark_train_options_with_data_amp_channels_last(train_tool, tmp_path):
     result = _run(train_tool, tmp_path, DISPART_TINY, '--iters', 1, '--warmup', 0,
                   '--with-data', '--amp', '--channels-last')
-    assert result['amp'] == 'autocast-cpu-bfloat16' and result['channels_last']
+    assert result['amp'] == 'AutocastOptimWrapper-bfloat16' and result['channels_last']
     assert result['with_data'] and set(result['data_time_s']) == STATS_KEYS
     assert result['batch_size'] == 2 and result['image_size'] == [32, 32]  # the config's loader
 

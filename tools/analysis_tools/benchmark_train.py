@@ -28,10 +28,11 @@ the settings, None where the hook is absent or its ``keep_freed_memory`` is off)
 On a GPU the config's ``env_cfg.cudnn_benchmark`` switches cuDNN autotuning on, as in a training
 run (``cudnn_benchmark`` in the JSON; ``--cfg-options env_cfg.cudnn_benchmark=False`` for off).
 
-``--amp``: bf16 autocast around the step on the CPU; on a GPU the config's optimizer wrappers
-become ``AmpOptimWrapper`` (bf16 where the GPU supports it, else fp16 with dynamic loss scaling;
-``tools/train.py --amp`` uses the same wrapper in fp16). ``--channels-last`` stores the model's 4-D weights
-channels-last (convolutions then run and propagate NHWC). ``--compile NAME ...`` compiles those
+``--amp``: the config's optimizer wrappers switched to mixed precision as ``tools/train.py
+--amp`` does (``partseg.utils.cli.use_mixed_precision``): on a GPU ``AmpOptimWrapper`` (bf16
+where supported, else fp16 with dynamic loss scaling), on the CPU ``AutocastOptimWrapper`` in
+bf16. ``--channels-last`` stores the model's 4-D weights channels-last (convolutions then run
+and propagate NHWC). ``--compile NAME ...`` compiles those
 sub-modules in place with ``torch.compile`` (lazily: the warm-up iterations include compilation).
 """
 import argparse
@@ -45,7 +46,8 @@ if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
 from partseg.utils.cli import (UserError, add_cfg_options_argument,  # noqa: E402
-                               check_benchmark_args, load_config, run_tool)
+                               check_benchmark_args, load_config, run_tool,
+                               use_mixed_precision)
 
 
 def parse_args(argv=None):
@@ -79,21 +81,6 @@ def parse_args(argv=None):
     return args
 
 
-def use_amp_optim_wrappers(optim_cfg, dtype: str) -> None:
-    """Turn every optimizer wrapper of ``optim_cfg`` (single or per sub-module) into an
-    ``AmpOptimWrapper`` of ``dtype``, as tools/train.py --amp does."""
-    subs = [optim_cfg] if 'optimizer' in optim_cfg else [
-        v for v in optim_cfg.values() if isinstance(v, dict) and 'optimizer' in v
-    ]
-    if not subs:
-        raise UserError('--amp: optim_wrapper has no optimizer to wrap')
-    for sub in subs:
-        sub['type'] = 'AmpOptimWrapper'
-        sub['dtype'] = dtype
-        if dtype == 'float16':
-            sub.setdefault('loss_scale', 'dynamic')
-
-
 def main(argv=None):
     args = parse_args(argv)
     import torch
@@ -103,7 +90,7 @@ def main(argv=None):
 
     import partseg.engine  # noqa: F401  (registers hooks, constructors, safe checkpointing)
     from partseg.registry import HOOKS, MODELS
-    from partseg.utils.benchmark import (amp_context, apply_memory_format, compile_submodules,
+    from partseg.utils.benchmark import (apply_memory_format, compile_submodules,
                                          current_rss, environment_info, infer_image_size,
                                          num_label_classes, setup_device, synchronize,
                                          synthetic_batch, timing_stats, training_fields,
@@ -115,14 +102,8 @@ def main(argv=None):
         raise UserError(f'{args.config}: no optim_wrapper, the config cannot be trained')
     env = environment_info(device)
     on_gpu = device.startswith('cuda')
-    amp = None
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    if args.amp and on_gpu:
-        dtype = 'bfloat16' if torch.cuda.is_bf16_supported() else 'float16'
-        use_amp_optim_wrappers(optim_cfg, dtype)
-        amp = f'AmpOptimWrapper-{dtype}'
-    elif args.amp:
-        amp = 'autocast-cpu-bfloat16'
+    amp = use_mixed_precision(optim_cfg, torch.device(device).type) if args.amp else None
     if on_gpu:  # as the Runner does: cuDNN autotuning where the config's env_cfg asks for it
         torch.backends.cudnn.benchmark = bool((cfg.get('env_cfg') or {}).get('cudnn_benchmark'))
 
@@ -170,8 +151,7 @@ def main(argv=None):
         data_time = time.perf_counter() - start
         synchronize(device)
         start, cpu_start = time.perf_counter(), time.process_time()
-        with amp_context(device, args.amp and not on_gpu):
-            model.train_step(data, optim_wrapper)
+        model.train_step(data, optim_wrapper)
         synchronize(device)
         elapsed = time.perf_counter() - start
         if i < args.warmup:

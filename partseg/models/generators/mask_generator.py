@@ -91,5 +91,6 @@ class MaskGenerator(nn.Module):
             x = block(x, w_mask)  # (B, C_i, S+2m, S+2m) -> (B, C_i+1, S+2m, S+2m)
             if upsample:
                 x = upsample_and_crop(x, self.margin)  # -> (B, C_i+1, 2S+2m, 2S+2m)
-        masks = crop_margin(x, self.margin).softmax(dim=1)  # (B, K+1, S, S)
+        # softmax in fp32 also under autocast (a no-op cast otherwise)
+        masks = crop_margin(x, self.margin).float().softmax(dim=1)  # (B, K+1, S, S)
         return masks, crop_margin(heatmaps, self.margin)

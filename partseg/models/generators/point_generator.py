@@ -5,6 +5,7 @@ import torch
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 SCALE_TYPES = ('std', 'mean_abs')
 
@@ -88,6 +89,7 @@ class PointGenerator(nn.Module):
             return torch.linalg.vector_norm(offsets, dim=(2, 3)) / (self.n_per - 1)**0.5
         return offsets.abs().mean((2, 3))  # (B, K, n_per, 2) -> (B, K)
 
+    @full_precision_forward  # coordinates in fp32 also under autocast (two small MLPs)
     def forward(self, z_point: Tensor, z_app: Tensor) -> Dict[str, Tensor]:
         """``z_point``, ``z_app`` (B, z_dim) -> dict of ``points`` (B, K, n_per, 2),
         ``part_locations`` (B, K, 2), ``part_scales`` (B, K), ``part_embeddings`` (B, K, D_emb)."""

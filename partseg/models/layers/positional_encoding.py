@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 GRID_TYPES = ('centres', 'linspace')
 
@@ -115,6 +116,7 @@ class RelativePositionalEncoding(nn.Module):
         self.out_channels = out_channels
         self.fc = nn.Linear(2 * num_points, out_channels // 2)
 
+    @full_precision_forward  # phases of sin / cos in fp32 also under autocast
     def forward(self, points: Tensor, grid: Tensor) -> Tensor:
         """``points`` (B, N, 2), ``grid`` (H, W, 2) -> start tensor (B, C, H, W)."""
         b, n, _ = points.shape

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -55,6 +56,7 @@ class ArcFaceLoss(nn.Module):
         self.weight = nn.Parameter(torch.empty(self.num_classes, self.in_channels))
         nn.init.xavier_uniform_(self.weight)
 
+    @full_precision_forward
     def forward(self, features: Tensor) -> Tensor:
         """ArcFace cross-entropy of ``features`` (B, K, L), row k labelled k."""
         k, length = self.num_classes, self.in_channels

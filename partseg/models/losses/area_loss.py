@@ -4,6 +4,7 @@ import math
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -41,6 +42,7 @@ class AreaLoss(nn.Module):
         tau = (points - centers).abs().mean((2, 3))  # (B, K)
         return math.pi * (tau * math.sqrt(h * w) / 2).pow(2)
 
+    @full_precision_forward
     def forward(self, masks: Tensor, heatmaps: Tensor, points: Tensor) -> Tensor:
         """``masks``, ``heatmaps`` (B, K, H, W) (background dropped); ``points`` (B, K, n, 2)."""
         if heatmaps.shape != masks.shape:

@@ -6,6 +6,7 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 from partseg.utils.part_geometry import coordinate_grid
+from partseg.utils.precision import full_precision_forward
 
 _EPS = 1e-8
 
@@ -48,6 +49,7 @@ class BackgroundConcentrationLoss(nn.Module):
         self.coordinate_range = (float(coordinate_range[0]), float(coordinate_range[1]))
         self.border_margin = border_margin
 
+    @full_precision_forward
     def forward(self, part_maps: Tensor) -> Tensor:
         """Border attraction of the background channel 0 of ``part_maps`` (B, K+1, H, W)."""
         if part_maps.dim() != 4 or part_maps.shape[1] < 1:

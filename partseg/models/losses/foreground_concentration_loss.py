@@ -5,6 +5,7 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 from partseg.utils.part_geometry import coordinate_grid, part_centroids
+from partseg.utils.precision import full_precision_forward
 
 _EPS = 1e-8
 
@@ -57,6 +58,7 @@ class ForegroundConcentrationLoss(nn.Module):
         self.part_reduction = part_reduction
         self.clamp_centroids = clamp_centroids
 
+    @full_precision_forward
     def forward(self, part_maps: Tensor) -> Tensor:
         """Concentration of the foreground channels 1..K of ``part_maps`` (B, K+1, H, W)."""
         if part_maps.dim() != 4 or part_maps.shape[1] < 2:

@@ -3,6 +3,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -23,6 +24,7 @@ class GANLoss(nn.Module):
         super().__init__()
         self.loss_weight = loss_weight
 
+    @full_precision_forward
     def forward(self, logits: Tensor, target_is_real: bool) -> Tensor:
         # logits: (B, 1) raw discriminator outputs -> scalar
         signed = -logits if target_is_real else logits

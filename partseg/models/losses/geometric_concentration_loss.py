@@ -4,6 +4,7 @@ from typing import Optional
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -52,6 +53,7 @@ class GeometricConcentrationLoss(nn.Module):
             return self.loss_weight_per_part * num_parts
         return self.loss_weight
 
+    @full_precision_forward
     def forward(self, masks: Tensor, centers: Tensor, grid: Tensor) -> Tensor:
         """``masks`` (B, K, H, W) foreground masks, ``centers`` (B, K, 2), ``grid`` (H, W, 2)."""
         b, k, h, w = masks.shape

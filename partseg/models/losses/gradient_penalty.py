@@ -3,6 +3,7 @@ import torch
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -27,6 +28,7 @@ class GradientPenaltyLoss(nn.Module):
         self.loss_weight = loss_weight
         self.center = center
 
+    @full_precision_forward
     def forward(self, real_images: Tensor, real_logits: Tensor) -> Tensor:
         """``real_images`` (B, C, H, W) with ``requires_grad``; ``real_logits`` = D(real_images)."""
         if not real_images.requires_grad:

@@ -169,7 +169,9 @@ class PerceptualLoss(nn.Module):
             target_feats = self._features(target)
         sums, counts = [], []
         for pred_feat, target_feat in zip(pred_feats, target_feats):
-            squared = (pred_feat - target_feat).pow(2)  # (B, C_l, H_l, W_l)
+            # in fp32 also under autocast (no-op otherwise): the VGG runs in bf16 / fp16, the
+            # errors of near-equal features are summed over many elements
+            squared = (pred_feat.float() - target_feat.float()).pow(2)  # (B, C_l, H_l, W_l)
             if mask is None:
                 sums.append(squared.sum())
                 counts.append(squared.new_tensor(float(squared.numel())))

@@ -4,6 +4,7 @@ from typing import Optional
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 _EPS = 1e-6
 
@@ -30,6 +31,7 @@ class PixelReconstructionLoss(nn.Module):
         self.loss_weight = loss_weight
         self.criterion = criterion
 
+    @full_precision_forward
     def forward(self, pred: Tensor, target: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """Distance between ``pred`` and ``target`` (B, C, H, W), optionally masked."""
         if pred.dim() != 4 or pred.shape != target.shape:

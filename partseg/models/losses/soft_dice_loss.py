@@ -5,6 +5,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 
 @MODELS.register_module()
@@ -36,6 +37,7 @@ class SoftDiceLoss(nn.Module):
     def loss_name(self) -> str:
         return self._loss_name
 
+    @full_precision_forward
     def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
                 ignore_index: int = 255) -> Tensor:
         """``pred`` (B, C, H, W) logits, ``target`` (B, H, W) labels, ``weight`` (B, H, W)."""

@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.precision import full_precision_forward
 
 _C1 = 0.01**2  # (K1 L)^2 with L = 1
 _C2 = 0.03**2  # (K2 L)^2
@@ -52,6 +53,7 @@ class SSIMLoss(nn.Module):
         x = F.conv2d(x, window.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
         return F.conv2d(x, window.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
 
+    @full_precision_forward
     def forward(self, pred: Tensor, target: Tensor, mask: Optional[Tensor] = None) -> Tensor:
         """``1 - SSIM(pred, target)`` for (B, C, H, W) images in [0, 1]."""
         if pred.dim() != 4 or pred.shape != target.shape:

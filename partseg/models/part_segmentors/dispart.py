@@ -181,7 +181,8 @@ class DisPart(BasePartSegmentor):
 
     def encode(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         """Eq. (1)-(2): (N, 3, H, W) -> part maps S (N, K+1, h, w), part features F (N, K+1, L)."""
-        part_maps = self._part_logits(images).softmax(dim=1)  # S: (N, K+1, h, w)
+        # softmax in fp32 also under autocast (a no-op cast otherwise)
+        part_maps = self._part_logits(images).float().softmax(dim=1)  # S: (N, K+1, h, w)
         appearance = self.appearance_encoder(images)  # A: (N, L, h, w)
         if appearance.shape[-2:] != part_maps.shape[-2:]:
             raise ValueError(f'appearance_encoder maps {tuple(appearance.shape[-2:])} != '

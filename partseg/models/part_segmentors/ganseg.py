@@ -12,6 +12,7 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
+from partseg.utils.precision import autocast_device_type, full_precision
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -154,9 +155,17 @@ class GANSeg(BaseModel):
             fake = self.generator(generator.sample_noise(batch_size, real.device))['image']
         apply_gp = int(self.num_d_steps) % self.gp_interval == 0
         real = real.detach().requires_grad_(apply_gp)
-        # One D forward on real and fake together (D has no batch statistics).
-        logits = self.discriminator(torch.cat([real, fake.detach()]))  # (2B, 1)
-        real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
+        precision_device = autocast_device_type(real)
+        if apply_gp and precision_device is not None:
+            # Under mixed precision D sees the real batch in fp32 on a penalty step, so that
+            # ∇_x D(x) and its double backward in L_gp keep full precision.
+            with full_precision(precision_device):
+                real_logits = self.discriminator(real.float())  # (B, 1)
+            fake_logits = self.discriminator(fake.detach())  # (B, 1)
+        else:
+            # One D forward on real and fake together (D has no batch statistics).
+            logits = self.discriminator(torch.cat([real, fake.detach()]))  # (2B, 1)
+            real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
         losses = {
             'loss_d': self.gan_loss(fake_logits, False) + self.gan_loss(real_logits, True)
         }

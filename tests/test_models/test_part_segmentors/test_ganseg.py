@@ -50,12 +50,15 @@ def build(**update):
     return MODELS.build(cfg)
 
 
-def wrappers(model, g_lr=1e-4, d_lr=4e-4):
+def wrappers(model, g_lr=1e-4, d_lr=4e-4, **wrapper_cfg):
     cfg = copy.deepcopy(OPTIM)
     cfg.pop('constructor')
     cfg['generator']['optimizer']['lr'] = g_lr
     cfg['discriminator']['optimizer']['lr'] = d_lr
-    return MultipleOptimWrapperConstructor(cfg)(model)
+    for name in ('generator', 'discriminator'):
+        cfg[name].update(wrapper_cfg)
+    with DefaultScope.overwrite_default_scope('partseg'):
+        return MultipleOptimWrapperConstructor(cfg)(model)
 
 
 def batch(num=2, seed=0):
@@ -135,6 +138,40 @@ def test_loss_values_follow_eq13_to_17():
         model.con_loss(masks, out['part_locations'], grid).item(), rel=1e-4)
     assert log['loss_area'].item() == pytest.approx(
         model.area_loss(masks, out['heatmaps'], out['points']).item(), rel=1e-4)
+
+
+def test_mixed_precision_keeps_the_penalty_step_in_fp32():
+    """Under bf16 autocast (AutocastOptimWrapper) a penalty D step runs D on the real batch in
+    fp32 (so L_gp equals the fp32 run's) and on the fake batch in bf16; other D steps run D once
+    on both; points, masks and every logged loss stay fp32."""
+    calls = []
+
+    def record(module, args):
+        calls.append((args[0].shape[0], args[0].dtype, torch.is_autocast_enabled('cpu')))
+
+    logs = {}
+    for amp in (False, True):
+        torch.manual_seed(0)
+        model = build(gp_interval=2)
+        optim = wrappers(model, type='AutocastOptimWrapper') if amp else wrappers(model)
+        handle = model.discriminator.register_forward_pre_hook(record)
+        calls.clear()
+        logs[amp] = [model.train_step(batch(seed=i), optim) for i in range(2)]
+        handle.remove()
+    # the last run's D calls: step 0 (penalty) real in fp32 without autocast, fake (generated in
+    # bf16), G step; step 1: real and fake as one batch of 2B (cat promotes to fp32), G step
+    bf16, fp32 = torch.bfloat16, torch.float32
+    assert calls == [(2, fp32, False), (2, bf16, True), (2, bf16, True), (4, fp32, True),
+                     (2, bf16, True)]
+    assert logs[True][0]['loss_gp'].item() == pytest.approx(logs[False][0]['loss_gp'].item(),
+                                                            rel=1e-5)
+    assert all(v.dtype == torch.float32 and torch.isfinite(v) for log in logs[True]
+               for v in log.values())
+    model.generator.eval()
+    with torch.no_grad(), torch.autocast('cpu', dtype=torch.bfloat16):
+        out = model.generator(model.generator.sample_noise(2))
+    assert out['points'].dtype == out['masks'].dtype == out['heatmaps'].dtype == torch.float32
+    assert out['image'].dtype == torch.bfloat16
 
 
 def test_official_gradient_penalty_variant():
