@@ -41,7 +41,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, check_benchmark_args, run_tool  # noqa: E402
+from partseg.utils.cli import (UserError, add_reference_benchmark_arguments,  # noqa: E402
+                               check_benchmark_args, run_tool)
 
 CHANNELS = (512, 256, 128, 64)  # feature_map_channels of the official 4-block models
 EMB_DIM = 64  # n_embedding
@@ -59,16 +60,8 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Benchmark a plain-PyTorch stand-in for the official GANSeg stage-1 training '
         'iteration (D step + G step: seconds per iteration, peak memory) and write them as JSON.')
-    parser.add_argument('--batch-size', type=int, default=8, help='images per batch (B)')
-    parser.add_argument('--image-size', type=int, default=128,
-                        help='square side S, a multiple of 4 (feature maps S/4, S/4, S/2, S)')
-    parser.add_argument('--num-parts', type=int, default=8, help='K foreground parts')
-    parser.add_argument('--iters', type=int, default=5, help='timed iterations (default 5)')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations first')
-    parser.add_argument('--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
-    parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', help='write the JSON result to this file as well')
+    add_reference_benchmark_arguments(
+        parser, 'square side S, a multiple of 4 (feature maps S/4, S/4, S/2, S)')
     args = parser.parse_args(argv)
     check_benchmark_args(args, ('batch_size', 'iters', 'num_parts'))
     if args.image_size < 8 or args.image_size % 4:
