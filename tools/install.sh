@@ -10,8 +10,9 @@
 #
 # mmcv 2.1.0 ships only as an sdist on PyPI and does not compile against torch 2.14 as shipped
 # (its setup.py asks for C++14/17, torch 2.14's headers need C++20). When no cached wheel is found
-# this script downloads the sdist, switches it to -std=c++20, builds a wheel with its C++ ops into
-# <repo>/.cache/wheels/ (about 25 minutes on 2 cores) and installs it. Later runs reuse that wheel.
+# this script builds one with its C++ ops into <repo>/.cache/wheels/ (tools/misc/
+# build_mmcv_wheel.sh: the sdist switched to -std=c++20, about 25 minutes on 2 cores) and
+# installs it. Later runs reuse that wheel.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -56,24 +57,9 @@ find_mmcv_wheel() {
 }
 
 build_mmcv_wheel() {
-    local work
-    work="$(mktemp -d)"
     log "no cached mmcv ${MMCV_VERSION} wheel: building it from source (about 25 minutes on 2 cores)"
-    "$VPY" -m pip download --disable-pip-version-check -q --no-deps --no-binary :all: \
-        "mmcv==${MMCV_VERSION}" -d "$work"
-    tar -xzf "$work"/mmcv-${MMCV_VERSION}.tar.gz -C "$work"
-    # torch >= 2.10 headers need C++20; mmcv 2.1.0 hard-codes older standards.
-    sed -i -e 's/-std=c++14/-std=c++20/g' -e 's/-std=c++17/-std=c++20/g' \
-        "$work/mmcv-${MMCV_VERSION}/setup.py"
-    # mmcv 2.1.0's setup.py needs setuptools < 70 while it builds; restored right after.
-    pipq ninja psutil
-    pipq --no-deps "setuptools<70"
-    mkdir -p "$LOCAL_WHEELS"
-    (cd "$work/mmcv-${MMCV_VERSION}" && MMCV_WITH_OPS=1 MAX_JOBS="$(nproc)" \
-        "$VPY" -m pip wheel --disable-pip-version-check -q --no-deps --no-build-isolation \
-        -w "$LOCAL_WHEELS" .)
+    bash "$ROOT/tools/misc/build_mmcv_wheel.sh" "$VPY" "$LOCAL_WHEELS"
     pipq "$RUNTIME_SETUPTOOLS"
-    rm -rf "$work"
 }
 
 if ! have_mmcv_ops; then
