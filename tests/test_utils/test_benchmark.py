@@ -64,10 +64,11 @@ def test_num_label_classes_segmenter_or_parts():
 
 
 def test_apply_memory_format_and_compile_errors():
-    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.Linear(4, 2))
+    model = nn.Sequential(nn.Conv2d(4, 4, 3), nn.Linear(4, 2), nn.Conv2d(3, 4, 1, stride=2))
     apply_memory_format(model, 'channels_last')
     assert model[0].weight.is_contiguous(memory_format=torch.channels_last)
     assert not model[0].weight.is_contiguous()
+    assert model[2].weight.is_contiguous()  # RGB-input convolutions stay contiguous
     apply_memory_format(model, 'contiguous')
     assert model[0].weight.is_contiguous()
     with pytest.raises(ValueError, match='memory format'):
