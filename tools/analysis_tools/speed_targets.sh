@@ -8,8 +8,10 @@
 #
 # Settings (environment variables): DEVICE (cuda), ITERS (20), WARMUP (3), DISPART_BATCH (32),
 # GANSEG_BATCH (64, the official batch), THREADS (torch's default), RUN_TIMEOUT (seconds per
-# process, 240), ONLY (dispart | ganseg | both). A run that fails or times out is reported in
-# OUT_DIR/failed.txt with its log, and the others still run. Written: OUT_DIR/<run>.json and
+# process, 240), BUDGET (seconds for the whole script, 0 = none: a run that would start past it
+# is skipped and the others' runs are cut to what is left), ONLY (dispart | ganseg | both). A
+# run that fails, times out or is skipped is reported in OUT_DIR/failed.txt, and the others
+# still run. Written: OUT_DIR/<run>.json and
 # .log, OUT_DIR/dispart.md, OUT_DIR/ganseg.md; exit status 1 when a run failed.
 set -uo pipefail
 if [ $# -ne 1 ]; then
@@ -27,6 +29,7 @@ WARMUP="${WARMUP:-3}"
 DISPART_BATCH="${DISPART_BATCH:-32}"
 GANSEG_BATCH="${GANSEG_BATCH:-64}"
 RUN_TIMEOUT="${RUN_TIMEOUT:-240}"
+BUDGET="${BUDGET:-0}"
 ONLY="${ONLY:-both}"
 COMMON=(--device "$DEVICE" --iters "$ITERS" --warmup "$WARMUP")
 [ -n "${THREADS:-}" ] && COMMON+=(--threads "$THREADS")
@@ -39,8 +42,17 @@ DISPART_OFFICIAL=(model.reconstruction_loss.pretrained=None "model.shape_encoder
 run() {  # NAME TOOL ARGS...: one process, its JSON and log under OUT
     local name="$1" tool="$2"
     shift 2
+    local limit="$RUN_TIMEOUT"
+    if [ "$BUDGET" -gt 0 ]; then
+        local left=$((BUDGET - SECONDS))
+        if [ "$left" -lt 30 ]; then
+            echo "$name: skipped, the ${BUDGET}-s budget is spent" | tee -a "$OUT/failed.txt" >&2
+            return
+        fi
+        [ "$left" -lt "$limit" ] && limit="$left"
+    fi
     echo "== $name" >&2
-    timeout "$RUN_TIMEOUT" "$PY" "$TOOLS/$tool" "$@" "${COMMON[@]}" --out "$OUT/$name.json" \
+    timeout "$limit" "$PY" "$TOOLS/$tool" "$@" "${COMMON[@]}" --out "$OUT/$name.json" \
         >"$OUT/$name.log" 2>&1
     local status=$?
     if [ "$status" -ne 0 ]; then  # 124: timed out
