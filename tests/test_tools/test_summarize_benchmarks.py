@@ -1,5 +1,6 @@
-"""tools/analysis_tools/summarize_benchmarks.py: the Markdown table of benchmark records, the
-speed-ups over a baseline, and its one-line errors."""
+"""tools/analysis_tools/summarize_benchmarks.py (the Markdown table of benchmark records, the
+speed-ups over a baseline, its one-line errors) and the plumbing of speed_targets.sh, which
+drives it."""
 import importlib.util
 import json
 import os.path as osp
@@ -73,3 +74,20 @@ def test_refuses_bad_records(tool, tmp_path):
     other_batch = _record(tmp_path / 'batch8.json', [1.0], batch_size=8)
     with pytest.raises(UserError, match='batch8.json: batch size 8 differs from the baseline'):
         tool.table([other_batch], baseline_path=good)
+
+
+def test_speed_targets_script_plumbing(tmp_path):
+    """tools/analysis_tools/speed_targets.sh without running a model: usage error, and a spent
+    BUDGET skips every run, lists them in failed.txt, writes no table and exits 1."""
+    import subprocess
+    script = osp.join(ROOT, 'tools', 'analysis_tools', 'speed_targets.sh')
+    usage = subprocess.run(['bash', script], capture_output=True, text=True, timeout=60)
+    assert usage.returncode == 2 and 'usage:' in usage.stderr
+    out = tmp_path / 'st'
+    proc = subprocess.run(['bash', script, str(out)], capture_output=True, text=True, timeout=60,
+                          env={'PATH': '/usr/bin:/bin', 'BUDGET': '1', 'DEVICE': 'cpu'})
+    assert proc.returncode == 1, proc.stderr
+    skipped = (out / 'failed.txt').read_text().splitlines()
+    assert len(skipped) == 11 and all('budget is spent' in line for line in skipped)
+    assert skipped[0].startswith('dispart_reference') and skipped[-1].startswith('ganseg_amp_')
+    assert not list(out.glob('*.md')) and not list(out.glob('*.json'))
