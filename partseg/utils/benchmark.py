@@ -1,7 +1,8 @@
 """What the benchmark tools share: synthetic batches, timing statistics, memory and machine facts.
 
-Used by ``tools/analysis_tools/benchmark_train.py``, ``benchmark_infer.py`` and
-``benchmark_dispart_reference.py``; every figure they write is a plain JSON value.
+Used by ``tools/analysis_tools/benchmark_train.py``, ``benchmark_infer.py``,
+``benchmark_dispart_reference.py`` and ``benchmark_ganseg_reference.py``; every figure they write
+is a plain JSON value.
 """
 import contextlib
 import json

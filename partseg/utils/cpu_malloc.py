@@ -7,7 +7,8 @@ free there, so the next iteration page-faults the same memory in again: about 0.
 faults and 0.9 CPU-s of kernel time per DisPart iteration at batch 8 on 2 cores
 (docs/benchmarks.md). With mmap disabled for ``malloc`` and a large trim threshold, freed
 blocks stay in the process for reuse and the process keeps its peak until it exits; heap
-fragmentation can raise that peak (GANSeg with activation checkpointing: +5 GiB at batch 32). Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
+fragmentation can raise that peak (GANSeg with activation checkpointing: +5 GiB at batch 32).
+Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
 ``tools/analysis_tools/benchmark_train.py`` when the config holds that hook.
 """
 import ctypes
