@@ -29,9 +29,8 @@ setup(
     python_requires='>=3.9',
     packages=find_packages(exclude=('tests', 'tests.*', 'configs', 'tools')),
     include_package_data=True,
-    install_requires=read_requirements('runtime.txt') + [
-        'torch>=2.0', 'torchvision', 'mmcv>=2.0.0rc4,<2.2.0'
-    ],
+    install_requires=read_requirements('runtime.txt') +
+    ['torch>=2.0', 'torchvision', 'mmcv>=2.0.0rc4,<2.2.0'],
     extras_require={
         'tests': read_requirements('tests.txt'),
         'docs': read_requirements('docs.txt'),

@@ -32,8 +32,7 @@ def parse_args(argv=None):
         help='directory (under the work dir) for part-overlay PNGs of the first '
         'default_hooks.visualization.num_images test images (None: all)')
     add_cfg_options_argument(parser)
-    parser.add_argument(
-        '--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
+    parser.add_argument('--launcher', choices=['none', 'pytorch', 'slurm', 'mpi'], default='none')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
@@ -62,12 +61,12 @@ def _fmt(value) -> str:
 
 def main(argv=None):
     args = parse_args(argv)
-    import partseg.engine  # noqa: F401  (safe weights-only checkpoint loading)
     from mmengine.dist import is_main_process
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
     from mmengine.runner.checkpoint import _load_checkpoint
 
+    import partseg.engine  # noqa: F401  (safe weights-only checkpoint loading)
     from partseg.utils.distributed import prepare_distributed, save_unwrapped_state_dict
 
     cfg = load_config(args.config, args.cfg_options)
@@ -86,9 +85,8 @@ def main(argv=None):
             raise UserError('--show-dir needs default_hooks.visualization in the config')
         cfg.default_hooks.visualization.show_dir = args.show_dir  # the hook joins work_dir
     if args.out is not None:
-        cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='PartPredictionWriterHook', out_dir=args.out)
-        ]
+        cfg.custom_hooks = list(cfg.get(
+            'custom_hooks', [])) + [dict(type='PartPredictionWriterHook', out_dir=args.out)]
 
     wait_for_unused_timestamp(cfg.work_dir)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
@@ -104,14 +102,16 @@ def main(argv=None):
     metrics = runner.test()
 
     if is_main_process():
-        plain = {k.split('/', 1)[-1]: (float(v) if hasattr(v, '__float__') else v)
-                 for k, v in metrics.items()}
+        plain = {
+            k.split('/', 1)[-1]: (float(v) if hasattr(v, '__float__') else v)
+            for k, v in metrics.items()
+        }
         table = format_table(plain)
         print(f'\nResults of {args.checkpoint} on the test split of {args.config}:\n{table}')
         out = osp.join(cfg.work_dir, 'metrics.json')
         with open(out, 'w') as f:
-            json.dump(dict(config=args.config, checkpoint=args.checkpoint, metrics=plain), f,
-                      indent=2)
+            json.dump(
+                dict(config=args.config, checkpoint=args.checkpoint, metrics=plain), f, indent=2)
         print(f'metrics written to {out}')
 
 

@@ -54,10 +54,10 @@ def _prepare_work_dir(work_dir: str) -> None:
 
 def main(argv=None):
     args = parse_args(argv)
-    import partseg.engine  # noqa: F401  (safe weights-only checkpoint loading, atomic saving)
     from mmengine.registry import RUNNERS
     from mmengine.runner import Runner
 
+    import partseg.engine  # noqa: F401  (safe weights-only checkpoint loading, atomic saving)
     from partseg.utils.distributed import prepare_distributed, save_unwrapped_state_dict
 
     cfg = load_config(args.config, args.cfg_options)

@@ -36,7 +36,8 @@ pairs_dataloader = dict(
         num_epochs=10,
         batch_size=64,
         device='auto',
-        pipeline=[dict(type='LoadPartImage'), dict(type='PackPartInputs')]))
+        pipeline=[dict(type='LoadPartImage'),
+                  dict(type='PackPartInputs')]))
 
 # No validation while training (the official code has none); tools/test.py scores test_dataloader.
 val_cfg = None

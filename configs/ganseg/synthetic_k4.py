@@ -52,7 +52,8 @@ train_dataloader = dict(
     dataset=dict(
         image_size=image_size,
         cache=True,
-        pipeline=[dict(type='LoadPartImage'), dict(type='PackPartInputs')]))
+        pipeline=[dict(type='LoadPartImage'),
+                  dict(type='PackPartInputs')]))
 
 val_dataloader = None
 val_evaluator = None

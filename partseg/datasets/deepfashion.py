@@ -2,7 +2,6 @@
 import os.path as osp
 from typing import List, Optional, Sequence
 
-
 from partseg.registry import DATASETS
 from .base_part_dataset import BasePartDataset
 from .utils import check_choice, check_files_exist, read_lines, require_dir, require_file

@@ -158,8 +158,10 @@ class GeneratedPairsDataset(BaseDataset):
         cfg = copy.deepcopy(dict(cfg))
         cfg['init_cfg'] = None
         prefix = 'generator_ema.module.' if self.use_ema else 'generator.'
-        weights = {key[len(prefix):]: value for key, value in state.items()
-                   if key.startswith(prefix)}
+        weights = {
+            key[len(prefix):]: value
+            for key, value in state.items() if key.startswith(prefix)
+        }
         if not weights:
             what = 'an EMA generator (generator_ema.*)' if self.use_ema else 'generator weights'
             raise KeyError(f'{self.checkpoint}: the checkpoint holds no {what}')
@@ -196,8 +198,10 @@ class GeneratedPairsDataset(BaseDataset):
         device = next(generator.parameters()).device
         images, labels = [], []
         for start in range(0, len(indices), self.generation_batch_size):
-            seeds = [sample_seed(self.seed, int(g))
-                     for g in indices[start:start + self.generation_batch_size]]
+            seeds = [
+                sample_seed(self.seed, int(g))
+                for g in indices[start:start + self.generation_batch_size]
+            ]
             out = generator(sample_seeded_noise(generator, seeds, device))
             image = ((out['image'] + 1) * 127.5).round().clamp(0, 255)  # (B, 3, S, S) in [0, 255]
             images.append(image.to(torch.uint8).permute(0, 2, 3, 1).cpu())  # (B, S, S, 3)

@@ -140,8 +140,9 @@ class _Primitives:
         self.capsules.append((*p0, *p1, r0, r1, label, depth))
 
     def arrays(self) -> Tuple[np.ndarray, np.ndarray]:
-        return (np.asarray(self.ellipses, dtype=float).reshape(-1, 7),
-                np.asarray(self.capsules, dtype=float).reshape(-1, 8))
+        return (np.asarray(self.ellipses,
+                           dtype=float).reshape(-1, 7), np.asarray(self.capsules,
+                                                                   dtype=float).reshape(-1, 8))
 
 
 def _creature(rng: np.random.Generator, num_parts: int) -> Tuple[np.ndarray, ...]:
@@ -179,7 +180,8 @@ def _creature(rng: np.random.Generator, num_parts: int) -> Tuple[np.ndarray, ...
     hips = np.stack([ab * np.array([-0.6, -0.35, 0.35, 0.6]), np.full(4, 0.45 * bb)], -1)
     leg_len = u(0.30, 0.42) * u(0.9, 1.1, 4)
     feet = hips + leg_len[:, None] * np.stack(
-        [np.cos(np.pi / 2 + u(-0.35, 0.35, 4)), np.sin(np.pi / 2 + u(-0.35, 0.35, 4))], -1)
+        [np.cos(np.pi / 2 + u(-0.35, 0.35, 4)),
+         np.sin(np.pi / 2 + u(-0.35, 0.35, 4))], -1)
     leg_depth = np.array([0.9, 1.1, 0.9, 1.1])  # far legs behind near legs
     if num_parts >= 4:
         r_leg = u(0.055, 0.08)
@@ -193,8 +195,8 @@ def _creature(rng: np.random.Generator, num_parts: int) -> Tuple[np.ndarray, ...
     if num_parts >= 6:
         omega = 0.5 + u(-0.3, 0.3)
         shoulder = np.array([0.25 * ab, -0.8 * bb])
-        prims.ellipse(shoulder - u(0.2, 0.26) * dirv(omega), (u(0.26, 0.34), u(0.09, 0.12)),
-                      omega, 6, 3.0)
+        prims.ellipse(shoulder - u(0.2, 0.26) * dirv(omega), (u(0.26, 0.34), u(0.09, 0.12)), omega,
+                      6, 3.0)
     if num_parts >= 7:
         prims.ellipse(on_head(0.85, 0.25), (0.45 * rh, 0.30 * rh), phi + u(-0.2, 0.2), 7, 5.0)
     if num_parts >= 8:
@@ -222,8 +224,10 @@ def _creature(rng: np.random.Generator, num_parts: int) -> Tuple[np.ndarray, ...
 def _extent(ellipses: np.ndarray, capsules: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
     """Axis-aligned bounds (lo (2,), hi (2,)) of all primitives, in object units."""
     c, ax, ang = ellipses[:, :2], ellipses[:, 2:4], ellipses[:, 4]
-    half = np.stack([np.hypot(ax[:, 0] * np.cos(ang), ax[:, 1] * np.sin(ang)),
-                     np.hypot(ax[:, 0] * np.sin(ang), ax[:, 1] * np.cos(ang))], -1)
+    half = np.stack([
+        np.hypot(ax[:, 0] * np.cos(ang), ax[:, 1] * np.sin(ang)),
+        np.hypot(ax[:, 0] * np.sin(ang), ax[:, 1] * np.cos(ang))
+    ], -1)
     r = np.maximum(capsules[:, 4], capsules[:, 5])[:, None]
     lo = np.concatenate([c - half, capsules[:, 0:2] - r, capsules[:, 2:4] - r])
     hi = np.concatenate([c + half, capsules[:, 0:2] + r, capsules[:, 2:4] + r])
@@ -297,7 +301,9 @@ def _sdf_and_labels(q: np.ndarray, ellipses: np.ndarray,
     return label_map, sdf[top, cols], template_centres
 
 
-def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, int],
+def _background(rng: np.random.Generator,
+                pix: np.ndarray,
+                size_hw: Tuple[int, int],
                 clutter_shapes: Tuple[int, int] = (4, 10)) -> np.ndarray:
     """Cluttered background (M, 3) in [0, 1]: gradient, value noise and random muted shapes
     (between ``clutter_shapes[0]`` and ``clutter_shapes[1]`` of them, both included)."""
@@ -308,8 +314,9 @@ def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, i
     t = np.clip(0.5 + (uv - 0.5) @ (d / np.linalg.norm(d)), 0, 1)[:, None]
     img = c[0] * (1 - t) + c[1] * t
     grid = rng.random((16, 16))
-    noise = (_grid_noise(grid, size_hw, rng.uniform(3, 8), np.zeros(2))
-             + 0.5 * _grid_noise(grid, size_hw, 13.0, np.full(2, 5.0)))
+    noise = (
+        _grid_noise(grid, size_hw, rng.uniform(3, 8), np.zeros(2)) +
+        0.5 * _grid_noise(grid, size_hw, 13.0, np.full(2, 5.0)))
     img = img * (0.75 + 0.35 * noise / 1.5)[:, None]
 
     n = int(rng.integers(clutter_shapes[0], clutter_shapes[1] + 1))
@@ -326,7 +333,8 @@ def _background(rng: np.random.Generator, pix: np.ndarray, size_hw: Tuple[int, i
     top = np.where(inside, np.arange(1, n + 1)[:, None], 0).max(0)  # (M,) 0 = no shape
     sat = np.where(rng.random(n) < 0.2, 0.7, _CLUTTER_SAT[1])  # a few brighter distractors
     shape_rgb = _hsv_to_rgb(
-        np.stack([rng.random(n), rng.uniform(0, 1, n) * sat,
+        np.stack([rng.random(n),
+                  rng.uniform(0, 1, n) * sat,
                   rng.uniform(*_CLUTTER_VAL, n)], -1))
     shaded = shape_rgb[np.maximum(top - 1, 0)] * (0.85 + 0.3 * noise / 1.5)[:, None]
     alpha = rng.uniform(0.6, 1.0, n + 1)[top][:, None] * (top > 0)[:, None]
@@ -353,17 +361,24 @@ def _part_hues(rng: np.random.Generator, num_parts: int, colour_scheme: str,
     return (rng.random() + rng.permutation(k) / k + rng.uniform(-0.25, 0.25, k) / k) % 1.0
 
 
-def _part_texture(rng: np.random.Generator, num_parts: int, q: np.ndarray, labels: np.ndarray,
-                  colour_scheme: str = 'species', hue_jitter: float = 0.08) -> np.ndarray:
+def _part_texture(rng: np.random.Generator,
+                  num_parts: int,
+                  q: np.ndarray,
+                  labels: np.ndarray,
+                  colour_scheme: str = 'species',
+                  hue_jitter: float = 0.08) -> np.ndarray:
     """Per-pixel part colours (M, 3): per-part hues, each part flat/striped/noisy/graded."""
     k = num_parts
     hues = _part_hues(rng, k, colour_scheme, hue_jitter)
     base = _hsv_to_rgb(
-        np.stack([hues, rng.uniform(*_OBJECT_SAT, k), rng.uniform(*_OBJECT_VAL, k)], -1))
+        np.stack([hues, rng.uniform(*_OBJECT_SAT, k),
+                  rng.uniform(*_OBJECT_VAL, k)], -1))
     second = _hsv_to_rgb(
-        np.stack([hues + rng.uniform(-0.08, 0.08, k),
-                  rng.uniform(*_OBJECT_SAT, k),
-                  rng.uniform(0.3, 0.7, k)], -1))
+        np.stack([
+            hues + rng.uniform(-0.08, 0.08, k),
+            rng.uniform(*_OBJECT_SAT, k),
+            rng.uniform(0.3, 0.7, k)
+        ], -1))
     kind = rng.choice(4, k, p=[0.25, 0.3, 0.25, 0.2])  # flat, stripes, noise, gradient
     angle = rng.uniform(0, np.pi, k)
     direction = np.stack([np.cos(angle), np.sin(angle)], -1)
@@ -567,13 +582,14 @@ class SyntheticPartsDataset(BaseDataset):
         if not 0.0 <= occlusion_prob <= 1.0:
             raise ValueError(f'occlusion_prob must lie in [0, 1], got {occlusion_prob}')
         clutter = tuple(clutter_shapes) if isinstance(clutter_shapes, (list, tuple)) else ()
-        if (len(clutter) != 2 or not all(isinstance(v, int) and not isinstance(v, bool)
-                                         for v in clutter) or not 0 <= clutter[0] <= clutter[1]):
+        if (len(clutter) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) for v in clutter)
+                or not 0 <= clutter[0] <= clutter[1]):
             raise ValueError(f'clutter_shapes must be (min, max) integers with 0 <= min <= max, '
                              f'got {clutter_shapes!r}')
         scale = tuple(object_scale) if isinstance(object_scale, (list, tuple)) else ()
-        if (len(scale) != 2 or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale)
+        if (len(scale) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in scale)
                 or not 0 < scale[0] <= scale[1]):
             raise ValueError(f'object_scale must be (min, max) numbers with 0 < min <= max, '
                              f'got {object_scale!r}')

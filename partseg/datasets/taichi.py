@@ -6,8 +6,7 @@ import numpy as np
 
 from partseg.registry import DATASETS
 from .base_part_dataset import BasePartDataset
-from .utils import (check_choice, check_files_exist, check_regression_split, parse_table,
-                    require_dir)
+from .utils import check_choice, check_files_exist, check_regression_split, parse_table, require_dir
 
 LAYOUT = ('DATA_ROOT/{eval_images/taichi-256/{train,test}/<file_name> (eval_images.tar.gz), '
           'landmark/taichi_{train,test}_gt.csv (written from the motion-cosegmentation '

@@ -3,6 +3,6 @@ from . import (backbones, bottlenecks, data_preprocessors, decode_heads, decoder
                generators, layers, losses, part_segmentors)
 
 __all__ = [
-    'backbones', 'bottlenecks', 'data_preprocessors', 'decode_heads', 'decoders',
-    'discriminators', 'generators', 'layers', 'losses', 'part_segmentors'
+    'backbones', 'bottlenecks', 'data_preprocessors', 'decode_heads', 'decoders', 'discriminators',
+    'generators', 'layers', 'losses', 'part_segmentors'
 ]

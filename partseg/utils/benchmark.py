@@ -31,8 +31,12 @@ def timing_stats(times: Sequence[float]) -> Dict[str, float]:
         raise ValueError('timing_stats needs at least one time')
     ordered = sorted(times)
     rank = max(1, -(-9 * len(ordered) // 10))  # ceil(0.9 n), nearest-rank percentile
-    return dict(median=statistics.median(ordered), mean=statistics.fmean(ordered),
-                p90=ordered[rank - 1], min=ordered[0], max=ordered[-1])
+    return dict(
+        median=statistics.median(ordered),
+        mean=statistics.fmean(ordered),
+        p90=ordered[rank - 1],
+        min=ordered[0],
+        max=ordered[-1])
 
 
 def training_fields(times: Sequence[float], cpu_times: Sequence[float],
@@ -104,8 +108,8 @@ def setup_device(device: str, threads: Optional[int], seed: int) -> str:
     return device
 
 
-def benchmark_reference_step(step: Callable[[], object], args, device: str, tool: str,
-                             label: str, **fields) -> dict:
+def benchmark_reference_step(step: Callable[[], object], args, device: str, tool: str, label: str,
+                             **fields) -> dict:
     """Time a plain-PyTorch reference training ``step`` (``args.warmup`` untimed, then
     ``args.iters`` timed calls), write its JSON record (``args.out``) and print one summary line.
 
@@ -199,8 +203,8 @@ def environment_info(device: str) -> dict:
         torch_cuda=torch.version.cuda,
         platform=platform.platform(),
         device=device,
-        device_name=(torch.cuda.get_device_name(torch.device(device)) if device.startswith('cuda')
-                     else _cpu_model()),
+        device_name=(torch.cuda.get_device_name(torch.device(device))
+                     if device.startswith('cuda') else _cpu_model()),
         cpu_count=os.cpu_count(),
         cpu_usable=usable,
         torch_threads=torch.get_num_threads(),
@@ -245,9 +249,9 @@ def _search(node, getter) -> Optional[Tuple[int, int]]:
     return None
 
 
-def infer_image_size(cfg, config_path: str,
-                     loaders: Sequence[str] = ('train_dataloader', 'test_dataloader')
-                     ) -> Tuple[int, int]:
+def infer_image_size(
+    cfg, config_path: str, loaders: Sequence[str] = ('train_dataloader', 'test_dataloader')
+) -> Tuple[int, int]:
     """(H, W) of the config's images: a resize ``scale`` in the first of ``loaders``' pipelines,
     else its dataset's ``image_size``, else the same for the next loader (a GAN's stage-2 pairs
     have the generator's size, which the config does not state); ValueError otherwise."""
@@ -260,7 +264,9 @@ def infer_image_size(cfg, config_path: str,
                      f'(no resize scale, no dataset image_size); pass --image-size')
 
 
-def synthetic_batch(batch_size: int, image_size: Tuple[int, int], num_classes: int,
+def synthetic_batch(batch_size: int,
+                    image_size: Tuple[int, int],
+                    num_classes: int,
                     seed: int = 0) -> dict:
     """A data batch as a dataloader gives it: uint8 RGB images (3, H, W) and data samples with
     ``img_shape`` / ``ori_shape`` and random ``gt_sem_seg`` labels in [0, num_classes)."""
@@ -306,7 +312,9 @@ def apply_memory_format(model: torch.nn.Module, memory_format: str) -> None:
                 module.to(memory_format=torch.contiguous_format)
 
 
-def compile_submodules(model: torch.nn.Module, names: List[str], backend: str = 'inductor',
+def compile_submodules(model: torch.nn.Module,
+                       names: List[str],
+                       backend: str = 'inductor',
                        mode: Optional[str] = None) -> None:
     """``torch.compile`` the named sub-modules in place (``Module.compile``: the state-dict keys
     stay the same); compilation happens lazily, at each one's first call."""

@@ -21,8 +21,8 @@ __all__ = [
 ]
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.
-_USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError,
-                KeyError, ValueError, TypeError, pickle.UnpicklingError, ImportError, OSError,
+_USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, PermissionError, KeyError,
+                ValueError, TypeError, pickle.UnpicklingError, ImportError, OSError,
                 FloatingPointError)
 
 
@@ -79,8 +79,10 @@ def use_mixed_precision(optim_cfg, device_type: str) -> str:
     else:
         kind, dtype = 'AutocastOptimWrapper', 'bfloat16'
         if device_type == 'cpu' and not torch.ops.mkldnn._is_mkldnn_bf16_supported():
-            print('partseg: warning: --amp: this CPU has no bf16 support in oneDNN; bf16 runs '
-                  'emulated, slower than fp32', file=sys.stderr)
+            print(
+                'partseg: warning: --amp: this CPU has no bf16 support in oneDNN; bf16 runs '
+                'emulated, slower than fp32',
+                file=sys.stderr)
     for sub in subs:
         sub['type'] = kind
         sub['dtype'] = dtype

@@ -22,11 +22,9 @@ def check_dependencies(required=None):
         try:
             found = metadata.version(name)
         except metadata.PackageNotFoundError:
-            raise DependencyError(
-                f'partseg needs {name}>={low}' + (f',<{high}' if high else '') +
-                f' but it is not installed; install it with: {hint}') from None
+            raise DependencyError(f'partseg needs {name}>={low}' + (f',<{high}' if high else '') +
+                                  f' but it is not installed; install it with: {hint}') from None
         version = Version(found)
         if version < Version(low) or (high is not None and version >= Version(high)):
-            raise DependencyError(
-                f'partseg needs {name}>={low}' + (f',<{high}' if high else '') +
-                f' but {name} {found} is installed; install it with: {hint}')
+            raise DependencyError(f'partseg needs {name}>={low}' + (f',<{high}' if high else '') +
+                                  f' but {name} {found} is installed; install it with: {hint}')

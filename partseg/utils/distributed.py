@@ -61,7 +61,8 @@ def replace_sync_bn(node, path: str = 'model') -> list:
     return changed
 
 
-def prepare_distributed(cfg: Config, launcher: str,
+def prepare_distributed(cfg: Config,
+                        launcher: str,
                         note: Callable[[str], None] = print) -> Optional[str]:
     """Make ``cfg`` runnable under ``launcher`` on this machine; returns the CPU backend used.
 
@@ -114,8 +115,10 @@ def prepare_distributed(cfg: Config, launcher: str,
 
     wrapper = cfg.get('model_wrapper_cfg')
     if wrapper is None:
-        wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False,
-                       find_unused_parameters=cfg.get('find_unused_parameters', False))
+        wrapper = dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper_type = MODEL_WRAPPERS.get(wrapper.get('type', 'MMDistributedDataParallel'))
     if wrapper_type is None:
         raise KeyError(f'model_wrapper_cfg.type {wrapper.get("type")!r} is not a registered '

@@ -11,8 +11,7 @@ from typing import Any, Callable, Optional
 
 import torch
 
-__all__ = ['autocast_device_type', 'to_full_precision', 'full_precision_forward',
-           'full_precision']
+__all__ = ['autocast_device_type', 'to_full_precision', 'full_precision_forward', 'full_precision']
 
 
 def autocast_device_type(*values: Any) -> Optional[str]:

@@ -16,17 +16,33 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DIR = osp.join(ROOT, 'configs', 'ganseg')
 STAGE1 = ('celeba_wild_k4', 'celeba_wild_k8', 'celeba_aligned_k10', 'cub_k8', 'flowers_k8',
           'taichi_k10', 'synthetic_k4')
-K = dict(celeba_wild_k4=4, celeba_wild_k8=8, celeba_aligned_k10=10, cub_k8=8, flowers_k8=8,
-         taichi_k10=10, synthetic_k4=4)
+K = dict(
+    celeba_wild_k4=4,
+    celeba_wild_k8=8,
+    celeba_aligned_k10=10,
+    cub_k8=8,
+    flowers_k8=8,
+    taichi_k10=10,
+    synthetic_k4=4)
 # C_con of Eq. (26), Table 4 / appendix F.4: lambda_con = C_con * K on the part-averaged loss
-C_CON = dict(celeba_wild_k4=1.25, celeba_wild_k8=1.25, celeba_aligned_k10=1.25, cub_k8=1.25,
-             flowers_k8=3.75, taichi_k10=3.0, synthetic_k4=1.25)
-
+C_CON = dict(
+    celeba_wild_k4=1.25,
+    celeba_wild_k8=1.25,
+    celeba_aligned_k10=1.25,
+    cub_k8=1.25,
+    flowers_k8=3.75,
+    taichi_k10=3.0,
+    synthetic_k4=1.25)
 
 # the dataset base of each experiment (configs/_base_/datasets/)
-DATA = dict(celeba_wild_k4='celeba_wild.py', celeba_wild_k8='celeba_wild.py',
-            celeba_aligned_k10='celeba_aligned.py', cub_k8='cub_ganseg.py',
-            flowers_k8='flowers.py', taichi_k10='taichi.py', synthetic_k4='synthetic_parts.py')
+DATA = dict(
+    celeba_wild_k4='celeba_wild.py',
+    celeba_wild_k8='celeba_wild.py',
+    celeba_aligned_k10='celeba_aligned.py',
+    cub_k8='cub_ganseg.py',
+    flowers_k8='flowers.py',
+    taichi_k10='taichi.py',
+    synthetic_k4='synthetic_parts.py')
 
 
 def load(name):
@@ -37,8 +53,9 @@ def stage2_bases(name):
     """The ``_base_`` list written in ``configs/ganseg/<name>_stage2.py``."""
     with open(osp.join(CONFIG_DIR, f'{name}_stage2.py'), encoding='utf-8') as f:
         tree = ast.parse(f.read())
-    return next(ast.literal_eval(node.value) for node in tree.body
-                if isinstance(node, ast.Assign) and node.targets[0].id == '_base_')
+    return next(
+        ast.literal_eval(node.value) for node in tree.body
+        if isinstance(node, ast.Assign) and node.targets[0].id == '_base_')
 
 
 def count(module):
@@ -101,8 +118,8 @@ def test_stage2_config_matches_stage1(name):
     assert model.type == 'EncoderDecoder' and model._scope_ == 'mmseg'
     assert model.decode_head.num_classes == K[name] + 1
     losses = model.decode_head.loss_decode
-    assert [(loss.type, loss.loss_weight) for loss in losses] == [
-        ('CrossEntropyLoss', 0.5), ('partseg.SoftDiceLoss', 0.5)]
+    assert [(loss.type, loss.loss_weight) for loss in losses] == [('CrossEntropyLoss', 0.5),
+                                                                  ('partseg.SoftDiceLoss', 0.5)]
     # every stage-2 config is the stage-2 base plus a dataset base and its differences
     assert stage2_bases(name) == ['../_base_/ganseg_stage2.py', f'../_base_/datasets/{DATA[name]}']
     loader = stage2.train_dataloader
@@ -168,16 +185,18 @@ def test_synthetic_stage1_is_equivariant():
 def test_synthetic_stage2_segmenter_trains():
     cfg = load('synthetic_k4_stage2')
     segmenter = MODELS.build(cfg.model)
-    from partseg.structures import PartDataSample
     from mmengine.structures import PixelData
+
+    from partseg.structures import PartDataSample
     samples = []
     for i in range(2):
         sample = PartDataSample(metainfo=dict(img_shape=(32, 32), ori_shape=(32, 32)))
         sample.gt_sem_seg = PixelData(data=torch.randint(0, 5, (1, 32, 32)))
         samples.append(sample)
     data = segmenter.data_preprocessor(
-        dict(inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)],
-             data_samples=samples), True)
+        dict(
+            inputs=[torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8) for _ in range(2)],
+            data_samples=samples), True)
     losses = segmenter(**data, mode='loss')
     assert {'decode.loss_ce', 'decode.loss_dice'} <= set(losses)
     assert all(torch.isfinite(losses[key]) for key in ('decode.loss_ce', 'decode.loss_dice'))

@@ -17,13 +17,24 @@ from partseg.datasets.generated_pairs_dataset import sample_seed
 from partseg.registry import DATASETS, MODELS
 
 K, SIZE = 2, 16
-GENERATOR = dict(type='GANSegGenerator', num_parts=K, z_dim=8, emb_dim=8, spade_hidden=8,
-                 adain_hidden=8, feature_map_sizes=(8, 16), mask_channels=(16, 8),
-                 fg_channels=(16, 8), bg_channels=(16, 8), margin=4, heatmap_type='linear',
-                 scale_type='mean_abs')
-MODEL = dict(type='GANSeg', generator=GENERATOR,
-             discriminator=dict(type='GANSegDiscriminator', channels=(8, ), image_size=SIZE,
-                                fc_channels=4))
+GENERATOR = dict(
+    type='GANSegGenerator',
+    num_parts=K,
+    z_dim=8,
+    emb_dim=8,
+    spade_hidden=8,
+    adain_hidden=8,
+    feature_map_sizes=(8, 16),
+    mask_channels=(16, 8),
+    fg_channels=(16, 8),
+    bg_channels=(16, 8),
+    margin=4,
+    heatmap_type='linear',
+    scale_type='mean_abs')
+MODEL = dict(
+    type='GANSeg',
+    generator=GENERATOR,
+    discriminator=dict(type='GANSegDiscriminator', channels=(8, ), image_size=SIZE, fc_channels=4))
 
 
 @pytest.fixture(autouse=True)
@@ -67,9 +78,17 @@ def assert_same_pair(info, image, labels):
 
 def test_pairs_are_the_frozen_generators_samples(stage1):
     model, path, _ = stage1
-    dataset = DATASETS.build(dict(type='GeneratedPairsDataset', checkpoint=str(path), num_parts=K,
-                                  num_samples=5, resample='never', num_epochs=1, batch_size=2,
-                                  seed=1, pipeline=[dict(type='PackPartInputs')]))
+    dataset = DATASETS.build(
+        dict(
+            type='GeneratedPairsDataset',
+            checkpoint=str(path),
+            num_parts=K,
+            num_samples=5,
+            resample='never',
+            num_epochs=1,
+            batch_size=2,
+            seed=1,
+            pipeline=[dict(type='PackPartInputs')]))
     assert len(dataset) == 5
     assert dataset.metainfo['classes'] == ('background', 'part1', 'part2')
     info = dataset.get_data_info(3)
@@ -104,8 +123,8 @@ def test_never_repeats_one_pool_in_every_pass(stage1):
 
 def test_epoch_draws_fresh_pairs_every_pass(stage1):
     model, path, _ = stage1
-    dataset = GeneratedPairsDataset(str(path), K, num_samples=3, resample='epoch', num_epochs=2,
-                                    seed=2)
+    dataset = GeneratedPairsDataset(
+        str(path), K, num_samples=3, resample='epoch', num_epochs=2, seed=2)
     assert len(dataset) == 6 and dataset.images is None  # nothing is stored
     pool = GeneratedPairsDataset(str(path), K, num_samples=3, resample='never', seed=2)
     for g in range(6):
@@ -123,8 +142,13 @@ def test_epoch_draws_fresh_pairs_every_pass(stage1):
 
 def test_a_loader_batch_is_generated_in_one_pass(stage1, monkeypatch):
     _, path, _ = stage1
-    dataset = GeneratedPairsDataset(str(path), K, num_samples=4, num_epochs=2, batch_size=8,
-                                    pipeline=[dict(type='PackPartInputs')])
+    dataset = GeneratedPairsDataset(
+        str(path),
+        K,
+        num_samples=4,
+        num_epochs=2,
+        batch_size=8,
+        pipeline=[dict(type='PackPartInputs')])
     calls = []
     forward = dataset._generator.forward
     monkeypatch.setattr(dataset._generator, 'forward',
@@ -139,21 +163,24 @@ def test_a_loader_batch_is_generated_in_one_pass(stage1, monkeypatch):
 
 def loader(dataset, num_workers=0):
     """What mmengine builds for the stage-2 configs: an InfiniteSampler, pseudo_collate."""
-    return DataLoader(dataset, batch_size=2, sampler=InfiniteSampler(dataset, seed=3),
-                      num_workers=num_workers, collate_fn=pseudo_collate)
+    return DataLoader(
+        dataset,
+        batch_size=2,
+        sampler=InfiniteSampler(dataset, seed=3),
+        num_workers=num_workers,
+        collate_fn=pseudo_collate)
 
 
 def indices_and_images(batches):
-    return [([s.sample_idx for s in b['data_samples']], torch.stack(b['inputs']))
-            for b in batches]
+    return [([s.sample_idx for s in b['data_samples']], torch.stack(b['inputs'])) for b in batches]
 
 
 def test_loader_is_reproducible_and_resumable(stage1):
     _, path, _ = stage1
 
     def build():
-        return GeneratedPairsDataset(str(path), K, num_samples=3, num_epochs=2,
-                                     pipeline=[dict(type='PackPartInputs')])
+        return GeneratedPairsDataset(
+            str(path), K, num_samples=3, num_epochs=2, pipeline=[dict(type='PackPartInputs')])
 
     run = indices_and_images(itertools.islice(iter(loader(build())), 6))
     # one pass over the dataset (3 batches of 2) shows each of its 6 pairs (2 epochs x 3) once
@@ -177,8 +204,7 @@ def test_explicit_generator_config(stage1):
     _, _, bare = stage1
     with pytest.raises(KeyError, match='no config'):
         GeneratedPairsDataset(str(bare), K, num_samples=1)
-    dataset = GeneratedPairsDataset(str(bare), K, generator=GENERATOR, num_samples=1,
-                                    num_epochs=1)
+    dataset = GeneratedPairsDataset(str(bare), K, generator=GENERATOR, num_samples=1, num_epochs=1)
     assert len(dataset) == 1
 
 

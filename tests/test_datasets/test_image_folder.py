@@ -31,8 +31,10 @@ def folder(tmp_path):
 
 
 def test_lists_every_image_recursively_sorted_and_absolute(folder):
-    with pytest.warns(UserWarning, match=r'skipped 2 file\(s\) in .*photos whose extension is '
-                      r'not one of .* \(e\.g\. a/labels\.json, notes\.txt\)$'):
+    with pytest.warns(
+            UserWarning,
+            match=r'skipped 2 file\(s\) in .*photos whose extension is '
+            r'not one of .* \(e\.g\. a/labels\.json, notes\.txt\)$'):
         ds = ImageFolderDataset(data_root=str(folder))
     rel = [os.path.relpath(ds.get_data_info(i)['img_path'], folder) for i in range(len(ds))]
     assert rel == ['a/c.jpg', 'a/d/e.JPEG', 'b.png', 'u.gif', 'v.tif', 'w.webp', 'z.bmp']
@@ -43,8 +45,8 @@ def test_lists_every_image_recursively_sorted_and_absolute(folder):
 def test_extensions_can_be_restricted(folder):
     with pytest.warns(UserWarning, match=r'skipped 7 file\(s\)'):
         ds = ImageFolderDataset(data_root=folder, extensions=('png', '.JPG'))
-    assert [os.path.basename(ds.get_data_info(i)['img_path']) for i in range(len(ds))] == [
-        'c.jpg', 'b.png']
+    assert [os.path.basename(ds.get_data_info(i)['img_path'])
+            for i in range(len(ds))] == ['c.jpg', 'b.png']
 
 
 def test_symlinked_folders_are_followed_once(tmp_path):
@@ -63,7 +65,9 @@ def test_pipeline_loads_images_and_names_an_unreadable_one(tmp_path):
     _image(root / 'a.png', value=50, size=(20, 24))
     (root / 'b.png').write_bytes(b'')
     ds = ImageFolderDataset(
-        data_root=root, pipeline=[LoadPartImage(), ResizeParts(16), PackPartInputs()])
+        data_root=root, pipeline=[LoadPartImage(),
+                                  ResizeParts(16),
+                                  PackPartInputs()])
     out = ds[0]
     assert out['inputs'].shape == (3, 16, 16) and out['inputs'].dtype == torch.uint8
     assert out['data_samples'].ori_shape == (20, 24)
@@ -88,9 +92,12 @@ def test_build_from_config(folder):
     try:
         DefaultScope.get_instance('test_image_folder', scope_name='partseg')
         with pytest.warns(UserWarning, match='skipped'):
-            ds = DATASETS.build(dict(type='ImageFolderDataset', data_root=str(folder),
-                                     pipeline=[dict(type='LoadPartImage'),
-                                               dict(type='PackPartInputs')]))
+            ds = DATASETS.build(
+                dict(
+                    type='ImageFolderDataset',
+                    data_root=str(folder),
+                    pipeline=[dict(type='LoadPartImage'),
+                              dict(type='PackPartInputs')]))
     finally:
         DefaultScope._instance_dict.clear()
     assert len(ds) == 7 and ds[2]['inputs'].shape == (3, 16, 16)

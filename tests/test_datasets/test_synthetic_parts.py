@@ -6,8 +6,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 from partseg.datasets import SyntheticPartsDataset
-from partseg.datasets.synthetic_parts import (_hsv_to_rgb, _part_hues, landmark_names,
-                                              part_names, species_hues)
+from partseg.datasets.synthetic_parts import (_hsv_to_rgb, _part_hues, landmark_names, part_names,
+                                              species_hues)
 from partseg.datasets.transforms import LoadPartImage, PackPartInputs, ResizeParts
 from partseg.registry import DATASETS
 from partseg.structures import PartDataSample
@@ -152,9 +152,15 @@ def test_pipeline_and_collate():
 
 def test_build_from_config(partseg_scope):
     ds = DATASETS.build(
-        dict(type='SyntheticPartsDataset', num_samples=3, image_size=32,
-             pipeline=[dict(type='LoadPartImage'), dict(type='RandomFlipParts', prob=1.0),
-                       dict(type='PackPartInputs')]))
+        dict(
+            type='SyntheticPartsDataset',
+            num_samples=3,
+            image_size=32,
+            pipeline=[
+                dict(type='LoadPartImage'),
+                dict(type='RandomFlipParts', prob=1.0),
+                dict(type='PackPartInputs')
+            ]))
     assert ds[1]['data_samples'].flip is True
 
 
@@ -187,8 +193,8 @@ def test_samples_depend_on_instance_not_position_or_access_order():
 
 @pytest.mark.parametrize('num_parts', [0, -3, 2.0, True, '4'])
 def test_invalid_k_is_a_one_line_error_naming_num_parts(num_parts, partseg_scope):
-    with pytest.raises(ValueError, match=r'^num_parts must be a positive integer \(K >= 1\), got'
-                       ) as info:
+    with pytest.raises(
+            ValueError, match=r'^num_parts must be a positive integer \(K >= 1\), got') as info:
         DATASETS.build(dict(type='SyntheticPartsDataset', num_parts=num_parts))
     assert '\n' not in str(info.value)
 
@@ -210,8 +216,8 @@ def test_base_config_builds_a_tagged_test_set(partseg_scope):
     assert tags == ['train'] * 3 + ['test'] * 3
     assert test_set[0]['inputs'].shape == (3, 64, 64)  # ResizeParts to the config's image_size
     assert cfg.train_dataloader.dataset.num_parts == cfg.num_parts == 4
-    assert [m['type'] for m in cfg.test_evaluator] == [
-        'LandmarkRegressionMetric', 'ForegroundIoUMetric', 'PartNMIARIMetric']
+    assert [m['type'] for m in cfg.test_evaluator
+            ] == ['LandmarkRegressionMetric', 'ForegroundIoUMetric', 'PartNMIARIMetric']
 
 
 def test_ground_truth_parts_score_perfectly_with_the_config_metrics(partseg_scope):
@@ -239,7 +245,8 @@ def test_ground_truth_parts_score_perfectly_with_the_config_metrics(partseg_scop
     assert set(metrics) == {
         'parts/landmark_error', 'parts/landmark_error_mean_baseline', 'parts/fg_iou',
         'parts/fg_iou_all_foreground_baseline', 'parts/fg_iou_centred_ellipse_baseline',
-        'parts/nmi', 'parts/ari', 'parts/nmi_fg', 'parts/ari_fg'}
+        'parts/nmi', 'parts/ari', 'parts/nmi_fg', 'parts/ari_fg'
+    }
 
 
 def test_clutter_shapes_option():
@@ -296,8 +303,8 @@ def test_species_hues_stay_within_the_jitter_and_random_hues_do_not():
 
 def _mean_part_colour(ds, part):
     """Mean RGB of part ``part``'s pixels over the dataset."""
-    return np.concatenate([
-        ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float) for i in range(len(ds))]).mean(0)
+    return np.concatenate(
+        [ds[i]['img'][ds[i]['gt_seg_map'] == part].astype(float) for i in range(len(ds))]).mean(0)
 
 
 def test_colour_scheme_option():

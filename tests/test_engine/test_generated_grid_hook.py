@@ -33,9 +33,12 @@ def fake_outputs():
     masks[:, 0] = 1.0
     masks[0, 0, :, 1], masks[0, 1, :, 1] = 0.0, 1.0
     corner = torch.tensor([-0.9, -0.9])
-    return dict(image=image, masks=masks, points=corner.expand(2, 1, 4, 2).clone(),
-                part_locations=corner.expand(2, 1, 2).clone(),
-                mask_grid=margin_grid(2, 2, margin=0))
+    return dict(
+        image=image,
+        masks=masks,
+        points=corner.expand(2, 1, 4, 2).clone(),
+        part_locations=corner.expand(2, 1, 2).clone(),
+        mask_grid=margin_grid(2, 2, margin=0))
 
 
 def test_render_by_hand():
@@ -62,12 +65,13 @@ def test_schedule_and_png(tmp_path):
     calls = []
 
     class FakeModel:
+
         def generate(self, seeds):
             calls.append(list(seeds))
             return fake_outputs()
 
-    visualizer = Visualizer(name='grid_test', vis_backends=[dict(type='LocalVisBackend')],
-                            save_dir=str(tmp_path))
+    visualizer = Visualizer(
+        name='grid_test', vis_backends=[dict(type='LocalVisBackend')], save_dir=str(tmp_path))
     runner = SimpleNamespace(model=FakeModel(), visualizer=visualizer, iter=0, max_iters=5)
     hook = GeneratedGridHook(interval=2, num_samples=2, nrow=2, seed=7, min_tile_size=4)
     for it in range(5):

@@ -86,8 +86,9 @@ def evaluate_like_ddp(make_metric, samples, world_size=2, batch_size=2):
         for start in range(0, len(share), batch_size):
             batch = share[start:start + batch_size]
             metric.process(dict(inputs=None, data_samples=batch), [s.to_dict() for s in batch])
-    gathered = [r for part in zip_longest(*(m.results for m in ranks)) for r in part
-                if r is not None][:n]
+    gathered = [
+        r for part in zip_longest(*(m.results for m in ranks)) for r in part if r is not None
+    ][:n]
     return ranks[0].compute_metrics(gathered)
 
 

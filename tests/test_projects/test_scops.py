@@ -19,14 +19,9 @@ ENV = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONWARNI
 if ROOT not in sys.path:  # `projects` is a namespace package under the repository root
     sys.path.insert(0, ROOT)
 
-from projects.scops.scops import (
-    SCOPS,
-    FrozenBackboneFeatures,
-    OrthonormalityLoss,  # noqa: E402
-    SCOPSConcentrationLoss,
-    SCOPSEquivarianceLoss,
-    SemanticConsistencyLoss,
-    VGG19Features)
+from projects.scops.scops import OrthonormalityLoss  # noqa: E402
+from projects.scops.scops import (SCOPS, FrozenBackboneFeatures, SCOPSConcentrationLoss,
+                                  SCOPSEquivarianceLoss, SemanticConsistencyLoss, VGG19Features)
 
 
 def maps_from_parts(parts):
@@ -310,15 +305,15 @@ def test_paper_and_gt_background_configs_build():
     from mmengine.config import Config
 
     from partseg.registry import MODELS
-    paper = Config.fromfile(osp.join(ROOT, 'projects', 'scops', 'configs', '_base_', 'models',
-                                     'scops.py'))
+    paper = Config.fromfile(
+        osp.join(ROOT, 'projects', 'scops', 'configs', '_base_', 'models', 'scops.py'))
     with pytest.warns(UserWarning, match='randomly initialised'), torch.device('meta'):
         model = MODELS.build(paper.model)
     assert model.num_parts == 8 and model.part_basis.shape == (8, 512)
     assert isinstance(model.feature_extractor, VGG19Features)
     assert model.feature_extractor.layer == 'relu5_2' and model.saliency_field is None
-    gt_bg = Config.fromfile(osp.join(ROOT, 'projects', 'scops', 'configs',
-                                     'scops_synthetic_k4_gt_bg.py'))
+    gt_bg = Config.fromfile(
+        osp.join(ROOT, 'projects', 'scops', 'configs', 'scops_synthetic_k4_gt_bg.py'))
     assert gt_bg.model.saliency_field == 'gt_fg_mask' and gt_bg.model.num_parts == 4
     assert gt_bg.model.feature_extractor.type == 'FrozenBackboneFeatures'
 

@@ -23,8 +23,10 @@ def test_fields_round_trip_and_to_dict():
     assert sample.gt_fg_mask.data.shape == (1, 2, 3)
     assert sample.landmark_norm.tolist() == [3.0, 2.0]
     as_dict = sample.to_dict()  # what mmengine's Evaluator hands to BaseMetric.process
-    assert set(as_dict) == {'img_shape', 'regression_split', 'gt_fg_mask', 'gt_landmarks',
-                            'gt_landmarks_visible', 'landmark_norm', 'seg_logits'}
+    assert set(as_dict) == {
+        'img_shape', 'regression_split', 'gt_fg_mask', 'gt_landmarks', 'gt_landmarks_visible',
+        'landmark_norm', 'seg_logits'
+    }
     assert as_dict['gt_fg_mask']['data'].dtype == torch.bool
     assert as_dict['seg_logits']['data'].shape == (3, 2, 3)
     assert as_dict['gt_landmarks'].tolist() == [[0.5, 1.5]]

@@ -530,7 +530,8 @@ CASES = {
                   ['model.num_parts=four: model.num_parts must be an integer']),
     'wrong-type-max-iters':
     pytest.param(
-        _options_case('train_cfg.max_iters=abc', ['train_cfg.max_iters must be an integer', 'abc'])),
+        _options_case('train_cfg.max_iters=abc',
+                      ['train_cfg.max_iters must be an integer', 'abc'])),
     'k-zero':
     _options_case('model.num_parts=0', ['num_parts must be a positive integer (K >= 1), got 0']),
     'k-negative':

@@ -16,11 +16,14 @@ DISPART_TINY = osp.join(CONFIGS, 'dispart_tiny.py')
 GANSEG_TINY = osp.join(CONFIGS, 'ganseg_ddp_tiny.py')
 SEGMENTER = osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4_stage2.py')
 # the segmenter of synthetic_k4_stage2 made smaller still: ResNet-50 layout at width 8
-SEGMENTER_TINY = ['model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
-                  'model.decode_head.in_channels=256', 'model.decode_head.channels=8']
+SEGMENTER_TINY = [
+    'model.backbone.stem_channels=8', 'model.backbone.base_channels=8',
+    'model.decode_head.in_channels=256', 'model.decode_head.channels=8'
+]
 
-ENV_KEYS = {'timestamp', 'torch', 'device', 'device_name', 'cpu_count', 'torch_threads',
-            'load_average'}
+ENV_KEYS = {
+    'timestamp', 'torch', 'device', 'device_name', 'cpu_count', 'torch_threads', 'load_average'
+}
 STATS_KEYS = {'median', 'mean', 'p90', 'min', 'max'}
 
 
@@ -56,11 +59,13 @@ def _run(tool, tmp_path, *args):
         return json.load(f)
 
 
-@pytest.mark.parametrize('config, extra, model, image_size', [
-    (DISPART_TINY, [], 'DisPart', [32, 32]),
-    (GANSEG_TINY, [], 'GANSeg', [16, 16]),
-    (SEGMENTER, ['--cfg-options'] + SEGMENTER_TINY, 'EncoderDecoder', [32, 32]),
-], ids=['dispart', 'ganseg', 'segmenter'])
+@pytest.mark.parametrize(
+    'config, extra, model, image_size', [
+        (DISPART_TINY, [], 'DisPart', [32, 32]),
+        (GANSEG_TINY, [], 'GANSeg', [16, 16]),
+        (SEGMENTER, ['--cfg-options'] + SEGMENTER_TINY, 'EncoderDecoder', [32, 32]),
+    ],
+    ids=['dispart', 'ganseg', 'segmenter'])
 def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_size):
     result = _run(train_tool, tmp_path, config, '--iters', 2, '--warmup', 1, '--batch-size', 2,
                   *extra)
@@ -80,23 +85,23 @@ def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_
 
 
 def test_benchmark_train_options_with_data_amp_channels_last(train_tool, tmp_path):
-    result = _run(train_tool, tmp_path, DISPART_TINY, '--iters', 1, '--warmup', 0,
-                  '--with-data', '--amp', '--channels-last')
+    result = _run(train_tool, tmp_path, DISPART_TINY, '--iters', 1, '--warmup', 0, '--with-data',
+                  '--amp', '--channels-last')
     assert result['amp'] == 'AutocastOptimWrapper-bfloat16' and result['channels_last']
     assert result['with_data'] and set(result['data_time_s']) == STATS_KEYS
     assert result['batch_size'] == 2 and result['image_size'] == [32, 32]  # the config's loader
 
 
 def test_benchmark_infer_json_with_reference(infer_tool, tmp_path):
-    result = _run(infer_tool, tmp_path, SEGMENTER, '--batch-size', 1, '--iters', 1, '--warmup',
-                  0, '--cfg-options', *SEGMENTER_TINY)
+    result = _run(infer_tool, tmp_path, SEGMENTER, '--batch-size', 1, '--iters', 1, '--warmup', 0,
+                  '--cfg-options', *SEGMENTER_TINY)
     assert result['tool'] == 'benchmark_infer' and result['model'] == 'EncoderDecoder'
     assert result['image_size'] == [32, 32] and set(result['s_per_batch']) == STATS_KEYS
     reference = result['reference']
     assert reference['model'].startswith('torchvision deeplabv3_resnet50')
     assert reference['num_classes'] == 5  # K + 1 of the config
-    assert result['speedup_vs_reference'] == pytest.approx(
-        reference['s_per_batch']['median'] / result['s_per_batch']['median'])
+    assert result['speedup_vs_reference'] == pytest.approx(reference['s_per_batch']['median'] /
+                                                           result['s_per_batch']['median'])
 
 
 def test_benchmark_infer_generates_with_ganseg(infer_tool, tmp_path):
@@ -106,12 +111,14 @@ def test_benchmark_infer_generates_with_ganseg(infer_tool, tmp_path):
     assert result['images_per_s'] > 0 and 'speedup_vs_reference' not in result
 
 
-@pytest.mark.parametrize('args, message', [
-    ([DISPART_TINY, '--iters', '0'], '--iters must be at least 1'),
-    ([DISPART_TINY, '--device', 'tpu'], "--device must be 'cpu' or 'cuda"),
-    ([DISPART_TINY, '--compile', 'nosuch'], "no sub-module 'nosuch'"),
-    ([SEGMENTER, '--image-size', '1', '2', '3'], '--image-size takes H or H W'),
-], ids=['iters', 'device', 'compile', 'image-size'])
+@pytest.mark.parametrize(
+    'args, message', [
+        ([DISPART_TINY, '--iters', '0'], '--iters must be at least 1'),
+        ([DISPART_TINY, '--device', 'tpu'], "--device must be 'cpu' or 'cuda"),
+        ([DISPART_TINY, '--compile', 'nosuch'], "no sub-module 'nosuch'"),
+        ([SEGMENTER, '--image-size', '1', '2', '3'], '--image-size takes H or H W'),
+    ],
+    ids=['iters', 'device', 'compile', 'image-size'])
 def test_benchmark_train_refuses_bad_input(train_tool, args, message):
     with pytest.raises((UserError, ValueError, KeyError), match=message):
         train_tool.main(args)
@@ -148,8 +155,8 @@ def test_dispart_reference_step_trains_and_writes_json(reference_tool, tmp_path)
     step(torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32))
     assert all(not torch.equal(b, p) for b, p in zip(before, trainable))
 
-    result = _run(reference_tool, tmp_path, '--batch-size', 2, '--image-size', 32,
-                  '--num-parts', 2, '--iters', 2, '--warmup', 0)
+    result = _run(reference_tool, tmp_path, '--batch-size', 2, '--image-size', 32, '--num-parts', 2,
+                  '--iters', 2, '--warmup', 0)
     assert result['tool'] == 'benchmark_dispart_reference' and result['batch_size'] == 2
     assert result['image_size'] == [32, 32] and len(result['times_s']) == 2
     assert set(result['s_per_iter']) == STATS_KEYS == set(result['cpu_s_per_iter'])
@@ -175,8 +182,8 @@ def ganseg_reference_tool():
 def _noise(batch, z_dim=256):
     import torch
     gen = torch.Generator().manual_seed(0)
-    return (*(torch.randn(batch, z_dim, generator=gen) for _ in range(3)),
-            torch.rand(batch, 1, 2, generator=gen) * 2 - 1)
+    return (*(torch.randn(batch, z_dim, generator=gen)
+              for _ in range(3)), torch.rand(batch, 1, 2, generator=gen) * 2 - 1)
 
 
 def test_ganseg_reference_networks_have_the_official_layout(ganseg_reference_tool):
@@ -188,15 +195,15 @@ def test_ganseg_reference_networks_have_the_official_layout(ganseg_reference_too
     count = {name: sum(p.numel() for p in net.parameters()) for name, net in nets.items()}
     assert count == dict(generator=17_793_225 - 7 * 65_792 - 516_736, discriminator=23_726_721)
     assert sizes == (32, 32, 64, 128)
-    assert not any(m.affine for m in nets['generator'].modules()
-                   if isinstance(m, torch.nn.BatchNorm2d))
+    assert not any(m.affine
+                   for m in nets['generator'].modules() if isinstance(m, torch.nn.BatchNorm2d))
 
 
 def test_ganseg_reference_generator_and_discriminator_shapes(ganseg_reference_tool):
     import torch
     tool = ganseg_reference_tool
-    nets, sizes = tool.build_reference(num_parts=3, image_size=16, channels=(16, 8, 8, 8),
-                                       emb_dim=8)
+    nets, sizes = tool.build_reference(
+        num_parts=3, image_size=16, channels=(16, 8, 8, 8), emb_dim=8)
     assert sizes == (4, 4, 8, 16)
     with torch.no_grad():
         out = tool.generate(nets, sizes, _noise(2), with_penalties=True)
@@ -218,11 +225,11 @@ def test_ganseg_reference_grid_extends_linspace(ganseg_reference_tool):
 
 
 def test_ganseg_reference_step_trains_both_networks_and_writes_json(ganseg_reference_tool,
-                                                                   tmp_path):
+                                                                    tmp_path):
     import torch
     tool = ganseg_reference_tool
-    nets, sizes = tool.build_reference(num_parts=2, image_size=16, channels=(16, 8, 8, 8),
-                                       emb_dim=8)
+    nets, sizes = tool.build_reference(
+        num_parts=2, image_size=16, channels=(16, 8, 8, 8), emb_dim=8)
     optim_g = torch.optim.Adam(nets['generator'].parameters(), lr=1e-3)
     optim_d = torch.optim.Adam(nets['discriminator'].parameters(), lr=1e-3)
     step = tool.make_step(nets, sizes, optim_g, optim_d)
@@ -232,14 +239,15 @@ def test_ganseg_reference_step_trains_both_networks_and_writes_json(ganseg_refer
     unchanged = {name for name, p in nets.named_parameters() if torch.equal(before[name], p)}
     # at 4 px the part cones cover no pixel (as in the official code at such sizes), so the SPADE
     # convs of the first two mask blocks see all-zero heatmaps: no gradient for their weights
-    assert unchanged == {f'generator.{block}.{spade}.hidden.weight'
-                         for block, spades in (('mask_first', ('spade1', 'spade2',
-                                                                'spade_shortcut')),
-                                               ('mask_middle', ('spade1', 'spade2')))
-                         for spade in spades}
+    assert unchanged == {
+        f'generator.{block}.{spade}.hidden.weight'
+        for block, spades in (('mask_first', ('spade1', 'spade2', 'spade_shortcut')),
+                              ('mask_middle', ('spade1', 'spade2')))
+        for spade in spades
+    }
 
-    result = _run(tool, tmp_path, '--batch-size', 2, '--image-size', 8, '--num-parts', 2,
-                  '--iters', 1, '--warmup', 0)
+    result = _run(tool, tmp_path, '--batch-size', 2, '--image-size', 8, '--num-parts', 2, '--iters',
+                  1, '--warmup', 0)
     assert result['tool'] == 'benchmark_ganseg_reference' and result['batch_size'] == 2
     assert result['image_size'] == [8, 8] and result['feature_map_sizes'] == [2, 2, 4, 8]
     assert set(result['s_per_iter']) == STATS_KEYS and ENV_KEYS <= set(result['env'])

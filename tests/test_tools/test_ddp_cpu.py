@@ -65,8 +65,12 @@ class RankStateDumpHook(Hook):
 
 
 def _env(hook_dir=None):
-    env = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', MKL_NUM_THREADS='1',
-               PYTHONWARNINGS='ignore')
+    env = dict(
+        os.environ,
+        CUDA_VISIBLE_DEVICES='',
+        OMP_NUM_THREADS='1',
+        MKL_NUM_THREADS='1',
+        PYTHONWARNINGS='ignore')
     path = [ROOT] + ([str(hook_dir)] if hook_dir else [])
     env['PYTHONPATH'] = os.pathsep.join(path + [env.get('PYTHONPATH', '')]).rstrip(os.pathsep)
     return env
@@ -74,17 +78,24 @@ def _env(hook_dir=None):
 
 def _torchrun(tool, *args, hook_dir=None):
     torchrun = osp.join(osp.dirname(sys.executable), 'torchrun')
-    launcher = [torchrun] if osp.isfile(torchrun) else [sys.executable, '-m',
-                                                       'torch.distributed.run']
-    cmd = launcher + ['--standalone', '--nproc_per_node=2',
-                      osp.join(ROOT, 'tools', tool), *map(str, args), '--launcher', 'pytorch']
-    return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env=_env(hook_dir),
-                          timeout=400)
+    launcher = [torchrun
+                ] if osp.isfile(torchrun) else [sys.executable, '-m', 'torch.distributed.run']
+    cmd = launcher + [
+        '--standalone', '--nproc_per_node=2',
+        osp.join(ROOT, 'tools', tool), *map(str, args), '--launcher', 'pytorch'
+    ]
+    return subprocess.run(
+        cmd, capture_output=True, text=True, cwd=ROOT, env=_env(hook_dir), timeout=400)
 
 
 def _single(tool, *args):
-    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', tool), *map(str, args)],
-                          capture_output=True, text=True, cwd=ROOT, env=_env(), timeout=300)
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', tool), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=_env(),
+        timeout=300)
 
 
 def _dump_config(tmp_path, base, extra=''):
@@ -93,7 +104,8 @@ def _dump_config(tmp_path, base, extra=''):
     hook_dir.mkdir(exist_ok=True)
     (hook_dir / 'rank_state_dump_hook.py').write_text(DUMP_HOOK)
     config = tmp_path / f'ddp_{osp.basename(base)}'
-    config.write_text(textwrap.dedent(f'''
+    config.write_text(
+        textwrap.dedent(f'''
         _base_ = [{base!r}]
         custom_imports = dict(imports=['rank_state_dump_hook'], allow_failed_imports=False)
         custom_hooks = [dict(type='RankStateDumpHook')]
@@ -188,4 +200,3 @@ def test_ganseg_ranks_hold_identical_weights(tmp_path):
     state = safe_load(work_dir / 'iter_3.pth', map_location='cpu')
     load_state_dict(model, state['state_dict'], strict=True)
     assert int(model.num_d_steps) == 3 and int(model.num_g_steps) == 3
-

@@ -24,9 +24,13 @@ def tool():
 
 def _record(path, times, batch_size=4, **extra):
     """A record as the benchmark tools write it (training_fields + machine), saved at ``path``."""
-    record = dict(tool='benchmark_train', batch_size=batch_size, iters=len(times), warmup=0,
-                  **training_fields(times, times, [], batch_size, 'cpu'),
-                  env=environment_info('cpu'))
+    record = dict(
+        tool='benchmark_train',
+        batch_size=batch_size,
+        iters=len(times),
+        warmup=0,
+        **training_fields(times, times, [], batch_size, 'cpu'),
+        env=environment_info('cpu'))
     record.update(extra)
     with open(path, 'w') as f:
         json.dump(record, f)
@@ -37,8 +41,11 @@ def test_table_rows_and_speed_ups(tool, tmp_path):
     """Speed-up = baseline median / row median: 6 s / 2 s = 3.00x, 6 / 4 = 1.50x; the baseline's
     row first (1.00x) whatever the order given."""
     base = _record(tmp_path / 'reference.json', [5.0, 6.0, 7.0], tool='benchmark_x_reference')
-    fast = _record(tmp_path / 'ours_amp.json', [2.0, 2.0, 3.0], config='configs/a/b_k8.py',
-                   amp='AmpOptimWrapper-bfloat16', channels_last=True)
+    fast = _record(
+        tmp_path / 'ours_amp.json', [2.0, 2.0, 3.0],
+        config='configs/a/b_k8.py',
+        amp='AmpOptimWrapper-bfloat16',
+        channels_last=True)
     slow = _record(tmp_path / 'ours.json', [4.0], config='configs/a/b_k8.py')
     text = tool.table([fast, slow, base], baseline_path=base)
     lines = text.strip().splitlines()
@@ -68,8 +75,9 @@ def test_refuses_bad_records(tool, tmp_path):
     with pytest.raises(UserError, match='broken.json: not a JSON benchmark record'):
         tool.table([str(tmp_path / 'broken.json')])
     (tmp_path / 'infer.json').write_text(json.dumps({'images_per_s': 3.0}))
-    with pytest.raises(UserError, match="infer.json: not a training benchmark record "
-                       "\\(no 's_per_iter'\\)"):
+    with pytest.raises(
+            UserError, match="infer.json: not a training benchmark record "
+            "\\(no 's_per_iter'\\)"):
         tool.table([str(tmp_path / 'infer.json')])
     other_batch = _record(tmp_path / 'batch8.json', [1.0], batch_size=8)
     with pytest.raises(UserError, match='batch8.json: batch size 8 differs from the baseline'):
@@ -84,8 +92,15 @@ def test_speed_targets_script_plumbing(tmp_path):
     usage = subprocess.run(['bash', script], capture_output=True, text=True, timeout=60)
     assert usage.returncode == 2 and 'usage:' in usage.stderr
     out = tmp_path / 'st'
-    proc = subprocess.run(['bash', script, str(out)], capture_output=True, text=True, timeout=60,
-                          env={'PATH': '/usr/bin:/bin', 'BUDGET': '1', 'DEVICE': 'cpu'})
+    proc = subprocess.run(['bash', script, str(out)],
+                          capture_output=True,
+                          text=True,
+                          timeout=60,
+                          env={
+                              'PATH': '/usr/bin:/bin',
+                              'BUDGET': '1',
+                              'DEVICE': 'cpu'
+                          })
     assert proc.returncode == 1, proc.stderr
     skipped = (out / 'failed.txt').read_text().splitlines()
     assert len(skipped) == 11 and all('budget is spent' in line for line in skipped)

@@ -13,8 +13,13 @@ ENV = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONWARNI
 
 
 def run_tool(name, *args, cwd=None):
-    return subprocess.run([sys.executable, osp.join(ROOT, 'tools', name), *map(str, args)],
-                          capture_output=True, text=True, cwd=cwd or ROOT, env=ENV, timeout=300)
+    return subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', name), *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=ENV,
+        timeout=300)
 
 
 def assert_one_line_error(proc, *fragments):
@@ -84,14 +89,14 @@ def test_resume_from_explicit_checkpoint(trained, tmp_path):
 
 @pytest.mark.parametrize('args, fragments', [
     (['no/such/config.py'], ['config file not found', 'no/such/config.py']),
-    ([TINY, '--cfg-options', 'train_dataloder.batch_size=3'],
-     ['unknown config key train_dataloder', 'did you mean train_dataloader']),
+    ([TINY, '--cfg-options', 'train_dataloder.batch_size=3'
+      ], ['unknown config key train_dataloder', 'did you mean train_dataloader']),
     ([TINY, '--cfg-options', 'train_cfg.max_iter=3'], ['max_iter', 'IterBasedTrainLoop']),
     ([TINY, '--cfg-options', 'model.num_parts=0'], ['num_parts']),
     ([TINY, '--cfg-options', 'model.shape_encoder.no_such_arg=1'], ['no_such_arg']),
     ([TINY, '--resume', 'missing.pth'], ['checkpoint not found', 'missing.pth']),
-    ([TINY, '--cfg-options', 'train_dataloader.dataset.pipeline.1.scale=[8,8]'],
-     ['8x8', 'at least']),
+    ([TINY, '--cfg-options', 'train_dataloader.dataset.pipeline.1.scale=[8,8]'
+      ], ['8x8', 'at least']),
 ])
 def test_train_bad_input_gives_one_line_error(args, fragments, tmp_path):
     proc = run_tool('train.py', *args, '--work-dir', tmp_path / 'wd')

@@ -28,8 +28,11 @@ def test_infer_image_size_order():
     cfg = Config(dict(train_dataloader=_loader(resize, image_size=64)))
     assert infer_image_size(cfg, 'c.py') == (32, 48)
     # else the train dataset's image_size, also inside a ConcatDataset
-    cfg = Config(dict(train_dataloader=dict(dataset=dict(
-        type='ConcatDataset', datasets=[dict(type='D', image_size=24, pipeline=[])]))))
+    cfg = Config(
+        dict(
+            train_dataloader=dict(
+                dataset=dict(
+                    type='ConcatDataset', datasets=[dict(type='D', image_size=24, pipeline=[])]))))
     assert infer_image_size(cfg, 'c.py') == (24, 24)
     # else the test loader (a GAN's stage-2 pairs), or the order asked for
     cfg = Config(dict(train_dataloader=_loader(), test_dataloader=_loader(resize)))

@@ -29,7 +29,9 @@ needs_glibc = pytest.mark.skipif(_mallopt() is None, reason='glibc mallopt not a
 
 
 def _rss_returned(mode: str) -> int:
-    out = subprocess.run([sys.executable, '-c', SCRIPT, mode], check=True, capture_output=True,
+    out = subprocess.run([sys.executable, '-c', SCRIPT, mode],
+                         check=True,
+                         capture_output=True,
                          text=True)
     return int(out.stdout.strip().splitlines()[-1])
 

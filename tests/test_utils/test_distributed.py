@@ -11,8 +11,8 @@ from torch import nn
 from partseg.utils.distributed import (cpu_dist_backend, prepare_distributed, replace_sync_bn,
                                        save_unwrapped_state_dict)
 
-needs_cpu_only = pytest.mark.skipif(torch.cuda.is_available(),
-                                    reason='prepare_distributed changes nothing with CUDA')
+needs_cpu_only = pytest.mark.skipif(
+    torch.cuda.is_available(), reason='prepare_distributed changes nothing with CUDA')
 
 
 def _free_port():
@@ -24,8 +24,12 @@ def _free_port():
 @pytest.fixture
 def one_rank_env(monkeypatch):
     """torchrun's environment for a world of one process; the group is destroyed afterwards."""
-    for key, value in dict(RANK='0', LOCAL_RANK='0', WORLD_SIZE='1', MASTER_ADDR='127.0.0.1',
-                           MASTER_PORT=str(_free_port())).items():
+    for key, value in dict(
+            RANK='0',
+            LOCAL_RANK='0',
+            WORLD_SIZE='1',
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(_free_port())).items():
         monkeypatch.setenv(key, value)
     yield
     if torch_dist.is_initialized():
@@ -33,10 +37,15 @@ def one_rank_env(monkeypatch):
 
 
 def _cfg(**extra):
-    return Config(dict(
-        model=dict(type='M', generator=dict(norm_cfg=dict(type='SyncBN', affine=False)),
-                   layers=[dict(type='X', norm=dict(type='MMSyncBN')), dict(type='BN')]),
-        env_cfg=dict(dist_cfg=dict(backend='nccl')), **extra))
+    return Config(
+        dict(
+            model=dict(
+                type='M',
+                generator=dict(norm_cfg=dict(type='SyncBN', affine=False)),
+                layers=[dict(type='X', norm=dict(type='MMSyncBN')),
+                        dict(type='BN')]),
+            env_cfg=dict(dist_cfg=dict(backend='nccl')),
+            **extra))
 
 
 def test_cpu_dist_backend_swaps_only_nccl():
@@ -82,22 +91,24 @@ def test_cpu_run_uses_gloo_plain_bn_and_no_device_ids(one_rank_env):
     assert prepare_distributed(cfg, 'pytorch', note=notes.append) == 'gloo'
     assert torch_dist.is_initialized() and torch_dist.get_backend() == 'gloo'
     assert cfg.model.generator.norm_cfg.type == 'BN' and cfg.sync_bn is None
-    assert cfg.model_wrapper_cfg == dict(type='MMDistributedDataParallel',
-                                         broadcast_buffers=False, find_unused_parameters=True,
-                                         device_ids=None)
+    assert cfg.model_wrapper_cfg == dict(
+        type='MMDistributedDataParallel',
+        broadcast_buffers=False,
+        find_unused_parameters=True,
+        device_ids=None)
     assert notes[0] == 'partseg: no CUDA device: env_cfg.dist_cfg.backend nccl -> gloo'
     assert 'model.generator.norm_cfg' in notes[1] and 'sync_bn' in notes[1]
 
 
 @needs_cpu_only
 def test_cpu_run_keeps_a_configured_separate_wrapper(one_rank_env):
-    cfg = _cfg(model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel',
-                                      broadcast_buffers=False))
+    cfg = _cfg(
+        model_wrapper_cfg=dict(type='MMSeparateDistributedDataParallel', broadcast_buffers=False))
     cfg.env_cfg.dist_cfg.backend = 'gloo'
     notes = []
     prepare_distributed(cfg, 'pytorch', note=notes.append)
-    assert cfg.model_wrapper_cfg == dict(type='MMSeparateDistributedDataParallel',
-                                         broadcast_buffers=False, device_ids=None)
+    assert cfg.model_wrapper_cfg == dict(
+        type='MMSeparateDistributedDataParallel', broadcast_buffers=False, device_ids=None)
     assert not any('backend' in note for note in notes)
 
 

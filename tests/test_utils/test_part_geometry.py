@@ -8,10 +8,10 @@ from partseg.utils.part_geometry import coordinate_grid, part_centroids
 def test_coordinate_grid_is_pixel_centres_over_size():
     grid = coordinate_grid(2, 3, dtype=torch.float64)  # (H, W, 2) = (x, y)
     assert grid.shape == (2, 3, 2)
-    torch.testing.assert_close(grid[..., 0], torch.tensor([[1, 3, 5], [1, 3, 5]]) / 6.0,
-                               check_dtype=False)
-    torch.testing.assert_close(grid[..., 1], torch.tensor([[1, 1, 1], [3, 3, 3]]) / 4.0,
-                               check_dtype=False)
+    torch.testing.assert_close(
+        grid[..., 0], torch.tensor([[1, 3, 5], [1, 3, 5]]) / 6.0, check_dtype=False)
+    torch.testing.assert_close(
+        grid[..., 1], torch.tensor([[1, 1, 1], [3, 3, 3]]) / 4.0, check_dtype=False)
 
 
 def test_part_centroids_eq8_on_a_3x3_map():
@@ -25,8 +25,7 @@ def test_part_centroids_eq8_on_a_3x3_map():
     centres = part_centroids(maps)  # z_k = sum S_k, a weighted mean
     assert centres.shape == (1, 3, 2)
     # part 1: x = (1 * 1/2 + 3 * 5/6) / 4 = 3/4, y = (1 * 1/6 + 3 * 5/6) / 4 = 2/3
-    expected = torch.tensor([[[1 / 2, 1 / 2], [3 / 4, 2 / 3], [1 / 2, 1 / 6]]],
-                            dtype=torch.float64)
+    expected = torch.tensor([[[1 / 2, 1 / 2], [3 / 4, 2 / 3], [1 / 2, 1 / 6]]], dtype=torch.float64)
     torch.testing.assert_close(centres, expected)
     # Eq. (9): z_k = min(sum S_k, 1). Part 1 (mass 4): z = 1 -> (3, 8/3); parts 0 and 2 have
     # mass <= 1, so z equals their mass and nothing changes

@@ -2,8 +2,7 @@
 import torch
 from torch import nn
 
-from partseg.utils.precision import (autocast_device_type, full_precision_forward,
-                                     to_full_precision)
+from partseg.utils.precision import autocast_device_type, full_precision_forward, to_full_precision
 
 
 class Probe(nn.Module):
@@ -49,8 +48,11 @@ def test_every_loss_but_the_perceptual_one_computes_in_fp32():
     """The registered losses' forwards are wrapped; PerceptualLoss keeps its VGG in low
     precision and casts the features itself."""
     import partseg.models.losses as losses
-    classes = {name: value for name, value in vars(losses).items()
-               if isinstance(value, type) and issubclass(value, nn.Module)}
+    classes = {
+        name: value
+        for name, value in vars(losses).items()
+        if isinstance(value, type) and issubclass(value, nn.Module)
+    }
     assert len(classes) == 11
     wrapped = {name for name, cls in classes.items() if getattr(cls.forward, 'full_precision', 0)}
     assert set(classes) - wrapped == {'PerceptualLoss'}

@@ -30,8 +30,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import (UserError, add_reference_benchmark_arguments,  # noqa: E402
-                               check_benchmark_args, run_tool)
+from partseg.utils.cli import (
+    UserError,
+    add_reference_benchmark_arguments,  # noqa: E402
+    check_benchmark_args,
+    run_tool)
 
 DECODER_WIDTHS = (256, 256, 128, 128, 64, 64, 32)  # h_channel = 32
 DECODER_UPSAMPLE = (1, 3, 5)
@@ -65,17 +68,22 @@ def build_reference(num_parts: int):
 
     blocks, prev = [], 256 + 2
     for index, width in enumerate(DECODER_WIDTHS):
-        conv = (nn.ConvTranspose2d(prev, width, 4, stride=2, padding=1)
-                if index in DECODER_UPSAMPLE else nn.Conv2d(prev, width, 3, padding=1))
+        conv = (
+            nn.ConvTranspose2d(prev, width, 4, stride=2, padding=1)
+            if index in DECODER_UPSAMPLE else nn.Conv2d(prev, width, 3, padding=1))
         blocks += [conv, nn.BatchNorm2d(width), nn.ReLU(inplace=True)]
         prev = width
     decoder = nn.Sequential(*blocks, nn.Conv2d(prev, 3, 3, padding=1))
     vgg = torchvision.models.vgg19(weights=None).features[:VGG19_RELU5_2].eval()
     vgg.requires_grad_(False)
     return nn.ModuleDict(
-        dict(shape=trunk(18), part_head=nn.Conv2d(256, num_parts + 1, 1),
-             appearance=trunk(34), decoder=decoder, vgg=vgg,
-             classifier=nn.Linear(256, num_parts + 1, bias=False)))
+        dict(
+            shape=trunk(18),
+            part_head=nn.Conv2d(256, num_parts + 1, 1),
+            appearance=trunk(34),
+            decoder=decoder,
+            vgg=vgg,
+            classifier=nn.Linear(256, num_parts + 1, bias=False)))
 
 
 def make_step(nets, optimizer, num_parts: int):
@@ -119,8 +127,9 @@ def make_step(nets, optimizer, num_parts: int):
                 loss = loss + (p - t).pow(2).mean()
         labels = torch.arange(num_parts + 1, device=x.device).repeat(x.shape[0])
         for feats in (feats_x, feats_y):
-            cosine = F.linear(F.normalize(feats.flatten(0, 1), dim=1),
-                              F.normalize(nets['classifier'].weight, dim=1))
+            cosine = F.linear(
+                F.normalize(feats.flatten(0, 1), dim=1),
+                F.normalize(nets['classifier'].weight, dim=1))
             loss = loss + F.cross_entropy(30 * cosine, labels)
         for maps in (maps_x, maps_y):
             loss = loss + maps.var((2, 3)).mean()
@@ -146,9 +155,13 @@ def main(argv=None):
     size = (args.batch_size, 3, args.image_size, args.image_size)
     x, y = torch.rand(size, device=device), torch.rand(size, device=device)
     benchmark_reference_step(
-        lambda: step(x, y), args, device, tool='benchmark_dispart_reference',
+        lambda: step(x, y),
+        args,
+        device,
+        tool='benchmark_dispart_reference',
         label='official DisPart step restated in plain PyTorch (downsamplelast)',
-        num_parts=args.num_parts, image_size=[args.image_size, args.image_size])
+        num_parts=args.num_parts,
+        image_size=[args.image_size, args.image_size])
     return 0
 
 

@@ -41,8 +41,11 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import (UserError, add_reference_benchmark_arguments,  # noqa: E402
-                               check_benchmark_args, run_tool)
+from partseg.utils.cli import (
+    UserError,
+    add_reference_benchmark_arguments,  # noqa: E402
+    check_benchmark_args,
+    run_tool)
 
 CHANNELS = (512, 256, 128, 64)  # feature_map_channels of the official 4-block models
 EMB_DIM = 64  # n_embedding
@@ -77,37 +80,49 @@ def feature_map_sizes(image_size: int):
 
 def _spade(nn, channels: int, emb_dim: int):
     return nn.ModuleDict(
-        dict(norm=nn.BatchNorm2d(channels, affine=False),
-             hidden=nn.Conv2d(emb_dim, SPADE_HIDDEN, 3, padding=1),
-             gamma=nn.Conv2d(SPADE_HIDDEN, channels, 3, padding=1),
-             beta=nn.Conv2d(SPADE_HIDDEN, channels, 3, padding=1)))
+        dict(
+            norm=nn.BatchNorm2d(channels, affine=False),
+            hidden=nn.Conv2d(emb_dim, SPADE_HIDDEN, 3, padding=1),
+            gamma=nn.Conv2d(SPADE_HIDDEN, channels, 3, padding=1),
+            beta=nn.Conv2d(SPADE_HIDDEN, channels, 3, padding=1)))
 
 
 def _spade_resblock(nn, cin: int, cout: int, emb_dim: int):
     mid = min(cin, cout)
-    block = dict(spade1=_spade(nn, cin, emb_dim), conv1=nn.Conv2d(cin, mid, 3, padding=1),
-                 spade2=_spade(nn, mid, emb_dim), conv2=nn.Conv2d(mid, cout, 3, padding=1))
+    block = dict(
+        spade1=_spade(nn, cin, emb_dim),
+        conv1=nn.Conv2d(cin, mid, 3, padding=1),
+        spade2=_spade(nn, mid, emb_dim),
+        conv2=nn.Conv2d(mid, cout, 3, padding=1))
     if cin != cout:
-        block.update(spade_shortcut=_spade(nn, cin, emb_dim),
-                     conv_shortcut=nn.Conv2d(cin, cout, 3, padding=1))
+        block.update(
+            spade_shortcut=_spade(nn, cin, emb_dim),
+            conv_shortcut=nn.Conv2d(cin, cout, 3, padding=1))
     return nn.ModuleDict(block)
 
 
 def _adain_block(nn, cin: int, cout: int, emb_dim: int):
     return nn.ModuleDict(
-        dict(norm=nn.BatchNorm2d(cin, affine=False), hidden=nn.Linear(emb_dim, SPADE_HIDDEN),
-             gamma=nn.Linear(SPADE_HIDDEN, cin), beta=nn.Linear(SPADE_HIDDEN, cin),
-             conv=nn.Conv2d(cin, cout, 3, padding=1)))
+        dict(
+            norm=nn.BatchNorm2d(cin, affine=False),
+            hidden=nn.Linear(emb_dim, SPADE_HIDDEN),
+            gamma=nn.Linear(SPADE_HIDDEN, cin),
+            beta=nn.Linear(SPADE_HIDDEN, cin),
+            conv=nn.Conv2d(cin, cout, 3, padding=1)))
 
 
 def _disc_block(nn, cin: int, cout: int):
     return nn.ModuleDict(
-        dict(shortcut=nn.Conv2d(cin, cout, 1, stride=2),
-             conv1=nn.Conv2d(cin, cout, 3, padding=1), conv2=nn.Conv2d(cout, cout, 3, padding=1),
-             down=nn.Conv2d(cout, cout, 3, padding=1, stride=2)))
+        dict(
+            shortcut=nn.Conv2d(cin, cout, 1, stride=2),
+            conv1=nn.Conv2d(cin, cout, 3, padding=1),
+            conv2=nn.Conv2d(cout, cout, 3, padding=1),
+            down=nn.Conv2d(cout, cout, 3, padding=1, stride=2)))
 
 
-def build_reference(num_parts: int, image_size: int = 128, channels=CHANNELS,
+def build_reference(num_parts: int,
+                    image_size: int = 128,
+                    channels=CHANNELS,
                     emb_dim: int = EMB_DIM):
     """The official networks: ``generator`` and ``discriminator`` ModuleDicts (run by
     ``generate`` and ``discriminate``). Shared-weight layers are stored once, as officially."""
@@ -122,28 +137,34 @@ def build_reference(num_parts: int, image_size: int = 128, channels=CHANNELS,
     c0 = channels[0]
     widths = list(channels) + [emb_dim]
     generator = nn.ModuleDict(
-        dict(point_mlp=mlp(2 * n_points), part_mlp=mlp(emb_dim), bg_mlp=mlp(emb_dim),
-             part_embedding=nn.Embedding(num_parts, emb_dim),
-             mask_start=nn.Conv2d(2 * n_points, c0 // 2, 1),
-             fg_start=nn.Conv2d(2 * num_parts, c0 // 2, 1),
-             bg_start=nn.Conv2d(2, c0 // 2, 1),
-             mask_first=_spade_resblock(nn, c0, emb_dim, emb_dim),
-             mask_middle=_spade_resblock(nn, emb_dim, emb_dim, emb_dim),
-             mask_last=_spade_resblock(nn, emb_dim, num_parts + 1, emb_dim),
-             fg_blocks=nn.ModuleList(
-                 _spade_resblock(nn, a, b, emb_dim) for a, b in zip(widths, widths[1:])),
-             bg_blocks=nn.ModuleList(
-                 _adain_block(nn, a, b, emb_dim) for a, b in zip(widths, widths[1:])),
-             rgb=nn.Sequential(nn.Conv2d(emb_dim, emb_dim, 3, padding=1), nn.LeakyReLU(0.2),
-                               nn.Conv2d(emb_dim, 3, 3, padding=1))))
+        dict(
+            point_mlp=mlp(2 * n_points),
+            part_mlp=mlp(emb_dim),
+            bg_mlp=mlp(emb_dim),
+            part_embedding=nn.Embedding(num_parts, emb_dim),
+            mask_start=nn.Conv2d(2 * n_points, c0 // 2, 1),
+            fg_start=nn.Conv2d(2 * num_parts, c0 // 2, 1),
+            bg_start=nn.Conv2d(2, c0 // 2, 1),
+            mask_first=_spade_resblock(nn, c0, emb_dim, emb_dim),
+            mask_middle=_spade_resblock(nn, emb_dim, emb_dim, emb_dim),
+            mask_last=_spade_resblock(nn, emb_dim, num_parts + 1, emb_dim),
+            fg_blocks=nn.ModuleList(
+                _spade_resblock(nn, a, b, emb_dim) for a, b in zip(widths, widths[1:])),
+            bg_blocks=nn.ModuleList(
+                _adain_block(nn, a, b, emb_dim) for a, b in zip(widths, widths[1:])),
+            rgb=nn.Sequential(
+                nn.Conv2d(emb_dim, emb_dim, 3, padding=1), nn.LeakyReLU(0.2),
+                nn.Conv2d(emb_dim, 3, 3, padding=1))))
     side = image_size
     for _ in D_CHANNELS:
         side = (side - 1) // 2 + 1
     discriminator = nn.ModuleDict(
-        dict(blocks=nn.ModuleList(
-            _disc_block(nn, a, b) for a, b in zip((3, ) + D_CHANNELS, D_CHANNELS)),
-             fc=nn.Sequential(nn.Linear(D_CHANNELS[-1] * side * side, 512), nn.LeakyReLU(0.2),
-                              nn.Linear(512, 1))))
+        dict(
+            blocks=nn.ModuleList(
+                _disc_block(nn, a, b) for a, b in zip((3, ) + D_CHANNELS, D_CHANNELS)),
+            fc=nn.Sequential(
+                nn.Linear(D_CHANNELS[-1] * side * side, 512), nn.LeakyReLU(0.2), nn.Linear(512,
+                                                                                           1))))
     for module in list(generator.modules()) + list(discriminator.modules()):
         if isinstance(module, (nn.Conv2d, nn.Linear)):
             nn.init.kaiming_normal_(module.weight, a=0.2)
@@ -211,8 +232,7 @@ def generate(nets, sizes, noise, with_penalties: bool):
         return crop(F.interpolate(x, size=x.shape[-1] * 2, mode='bilinear', align_corners=False))
 
     # points, part locations and part embeddings
-    points = torch.tanh(run_mlp(g['point_mlp'], z_points, 4).reshape(batch, -1, 2) /
-                        POINT_DIVISOR)
+    points = torch.tanh(run_mlp(g['point_mlp'], z_points, 4).reshape(batch, -1, 2) / POINT_DIVISOR)
     per_part = points.reshape(batch, num_parts, POINTS_PER_PART, 2)
     keypoints = per_part.mean(2)
     part_ids = torch.arange(num_parts, device=device).unsqueeze(0).repeat(batch, 1)
@@ -225,8 +245,9 @@ def generate(nets, sizes, noise, with_penalties: bool):
     for i, (size, block) in enumerate(zip(sizes, mask_blocks)):
         grid = _grid(torch, size, EXTEND, device)
         dist = (keypoints.unsqueeze(-2) - grid).norm(dim=-1)  # (B, K, P)
-        init_mask = torch.clamp(1 - dist / tau.unsqueeze(-1), min=0).reshape(
-            batch, num_parts, size + 2 * EXTEND, size + 2 * EXTEND)
+        init_mask = torch.clamp(
+            1 - dist / tau.unsqueeze(-1), min=0).reshape(batch, num_parts, size + 2 * EXTEND,
+                                                         size + 2 * EXTEND)
         mask = spade_resblock(block, mask, embed_heatmaps(init_mask, emb))
         if i + 1 < len(sizes) and sizes[i + 1] != size:
             mask = upsample(mask)
@@ -333,9 +354,13 @@ def main(argv=None):
     step = make_step(nets, sizes, optim_g, optim_d)
     real = torch.rand(args.batch_size, 3, args.image_size, args.image_size, device=device) * 2 - 1
     benchmark_reference_step(
-        lambda: step(real), args, device, tool='benchmark_ganseg_reference',
+        lambda: step(real),
+        args,
+        device,
+        tool='benchmark_ganseg_reference',
         label='official GANSeg stage-1 iteration restated in plain PyTorch',
-        num_parts=args.num_parts, image_size=[args.image_size, args.image_size],
+        num_parts=args.num_parts,
+        image_size=[args.image_size, args.image_size],
         feature_map_sizes=list(sizes))
     return 0
 

@@ -26,9 +26,13 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import (UserError, add_cfg_options_argument,  # noqa: E402
-                               check_benchmark_args, check_state_dict_fits, load_config,
-                               run_tool)
+from partseg.utils.cli import (
+    UserError,
+    add_cfg_options_argument,  # noqa: E402
+    check_benchmark_args,
+    check_state_dict_fits,
+    load_config,
+    run_tool)
 
 
 def parse_args(argv=None):
@@ -40,14 +44,18 @@ def parse_args(argv=None):
     parser.add_argument('--batch-size', type=int, default=8)
     parser.add_argument('--iters', type=int, default=5, help='timed batches (default 5)')
     parser.add_argument('--warmup', type=int, default=1, help='untimed batches first')
-    parser.add_argument('--image-size', type=int, nargs='+', metavar='S',
-                        help='H [W] (default: the config\'s test size)')
+    parser.add_argument(
+        '--image-size',
+        type=int,
+        nargs='+',
+        metavar='S',
+        help='H [W] (default: the config\'s test size)')
     parser.add_argument('--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
     parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
     parser.add_argument('--amp', action='store_true', help='bf16 autocast (fp16 on older GPUs)')
     parser.add_argument('--channels-last', action='store_true')
-    parser.add_argument('--no-reference', action='store_true',
-                        help="skip torchvision's DeepLabV3-R50")
+    parser.add_argument(
+        '--no-reference', action='store_true', help="skip torchvision's DeepLabV3-R50")
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the JSON result to this file as well')
     add_cfg_options_argument(parser)
@@ -110,8 +118,8 @@ def main(argv=None):
     if not args.no_reference:
         from torchvision.models.segmentation import deeplabv3_resnet50
 
-        reference = deeplabv3_resnet50(weights=None, weights_backbone=None,
-                                       num_classes=num_classes, aux_loss=False)
+        reference = deeplabv3_resnet50(
+            weights=None, weights_backbone=None, num_classes=num_classes, aux_loss=False)
         reference = reference.to(device).eval()
         if args.channels_last:
             apply_memory_format(reference, 'channels_last')

@@ -45,9 +45,13 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import (UserError, add_cfg_options_argument,  # noqa: E402
-                               check_benchmark_args, load_config, run_tool,
-                               use_mixed_precision)
+from partseg.utils.cli import (
+    UserError,
+    add_cfg_options_argument,  # noqa: E402
+    check_benchmark_args,
+    load_config,
+    run_tool,
+    use_mixed_precision)
 
 
 def parse_args(argv=None):
@@ -59,18 +63,25 @@ def parse_args(argv=None):
     parser.add_argument('--warmup', type=int, default=1, help='untimed iterations first')
     parser.add_argument('--batch-size', type=int, help='default: train_dataloader.batch_size')
     parser.add_argument(
-        '--image-size', type=int, nargs='+', metavar='S',
+        '--image-size',
+        type=int,
+        nargs='+',
+        metavar='S',
         help='H [W] of the synthetic images (default: the config\'s training size)')
     parser.add_argument('--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
     parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
     parser.add_argument('--amp', action='store_true', help='mixed precision (bf16 where supported)')
-    parser.add_argument('--channels-last', action='store_true',
-                        help='channels-last (NHWC) weights and activations')
-    parser.add_argument('--compile', nargs='+', default=[], metavar='NAME',
-                        help='torch.compile these sub-modules (e.g. generator discriminator)')
+    parser.add_argument(
+        '--channels-last', action='store_true', help='channels-last (NHWC) weights and activations')
+    parser.add_argument(
+        '--compile',
+        nargs='+',
+        default=[],
+        metavar='NAME',
+        help='torch.compile these sub-modules (e.g. generator discriminator)')
     parser.add_argument('--compile-backend', default='inductor')
-    parser.add_argument('--with-data', action='store_true',
-                        help='draw batches from the config\'s train_dataloader')
+    parser.add_argument(
+        '--with-data', action='store_true', help='draw batches from the config\'s train_dataloader')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the JSON result to this file as well')
     add_cfg_options_argument(parser)
@@ -84,17 +95,16 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    from mmengine.registry import DefaultScope
     from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     import partseg.engine  # noqa: F401  (registers hooks, constructors, safe checkpointing)
     from partseg.registry import HOOKS, MODELS
-    from partseg.utils.benchmark import (apply_memory_format, compile_submodules,
-                                         current_rss, environment_info, infer_image_size,
-                                         num_label_classes, setup_device, synchronize,
-                                         synthetic_batch, timing_stats, training_fields,
-                                         training_summary, write_result)
+    from partseg.utils.benchmark import (apply_memory_format, compile_submodules, current_rss,
+                                         environment_info, infer_image_size, num_label_classes,
+                                         setup_device, synchronize, synthetic_batch, timing_stats,
+                                         training_fields, training_summary, write_result)
 
     device = setup_device(args.device, args.threads, args.seed)
     cfg = load_config(args.config, args.cfg_options)
@@ -141,8 +151,8 @@ def main(argv=None):
     def fresh_batch():
         if loader is not None:
             return next(loader)
-        return dict(inputs=list(batch['inputs']),
-                    data_samples=[s.clone() for s in batch['data_samples']])
+        return dict(
+            inputs=list(batch['inputs']), data_samples=[s.clone() for s in batch['data_samples']])
 
     times, warmup_times, data_times, cpu_times = [], [], [], []
     for i in range(args.warmup + args.iters):

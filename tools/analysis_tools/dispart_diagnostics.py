@@ -26,8 +26,11 @@ def parse_args(argv=None):
         description='Appearance-path diagnostics of a trained DisPart model.')
     parser.add_argument('config', help='config file of the model')
     parser.add_argument('checkpoint', help='checkpoint file')
-    parser.add_argument('--num-images', type=int, default=64,
-                        help='number of test images (the first ones of the test set; at least 2)')
+    parser.add_argument(
+        '--num-images',
+        type=int,
+        default=64,
+        help='number of test images (the first ones of the test set; at least 2)')
     parser.add_argument('--device', default='cpu', help="device, e.g. 'cpu' or 'cuda:0'")
     parser.add_argument('--out', help='also write the figures to this JSON file')
     add_cfg_options_argument(parser)
@@ -80,8 +83,8 @@ def main(argv=None):
     inputs = load_test_images(model, args.num_images).to(args.device)
     with torch.no_grad():
         figures = appearance_diagnostics(model, inputs)
-    figures = dict(config=args.config, checkpoint=args.checkpoint, num_images=args.num_images,
-                   **figures)
+    figures = dict(
+        config=args.config, checkpoint=args.checkpoint, num_images=args.num_images, **figures)
     print(format_report(figures))
     if args.out:
         with open(args.out, 'w') as f:

@@ -71,7 +71,10 @@ def row(path: str, record: dict, baseline: dict = None) -> list:
         str(record['batch_size']),
         record.get('amp') or 'fp32',
         'yes' if record.get('channels_last') else 'no',
-        {True: 'on', False: 'off'}.get(record.get('cudnn_benchmark'), '-'),
+        {
+            True: 'on',
+            False: 'off'
+        }.get(record.get('cudnn_benchmark'), '-'),
         f'{median:.4g}',
         f'{record["images_per_s"]:.4g}',
         f'{record["peak_memory_gib"]:.2f} ({record.get("peak_memory_kind", "?")})',
@@ -96,7 +99,8 @@ def table(paths, baseline_path=None) -> str:
     columns = list(COLUMNS) + (['speed-up'] if baseline is not None else [])
     lines = ['| ' + ' | '.join(columns) + ' |', '|' + '---|' * len(columns)]
     ordered = ([baseline_path] if baseline_path else []) + [
-        p for p in paths if not baseline_path or osp.abspath(p) != osp.abspath(baseline_path)]
+        p for p in paths if not baseline_path or osp.abspath(p) != osp.abspath(baseline_path)
+    ]
     for path in ordered:
         record = baseline if path == baseline_path else load_record(path)
         if baseline is not None:

@@ -14,10 +14,7 @@ train_pipeline = [
     dict(type='RandomFlipParts', prob=0.5),
     # the official loader's RandomResizedCrop: 90-100 % of the area, width / height 0.9-1.1,
     # resized back to image_size (GANSeg stage 1 only: the stage-2 configs replace this loader)
-    dict(
-        type='RandomResizedCropParts',
-        crop_ratio_range=(0.9, 1.0),
-        aspect_ratio_range=(0.9, 1.1)),
+    dict(type='RandomResizedCropParts', crop_ratio_range=(0.9, 1.0), aspect_ratio_range=(0.9, 1.1)),
     dict(type='PackPartInputs'),
 ]
 test_pipeline = [

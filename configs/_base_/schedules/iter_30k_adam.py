@@ -9,4 +9,3 @@ optim_wrapper = dict(
     type='OptimWrapper',
     optimizer=dict(type='Adam', lr=1e-4, betas=(0.9, 0.999), weight_decay=5e-4))
 param_scheduler = []
-

@@ -1,9 +1,8 @@
-
+from .crop_to_bbox import CropToBBox
+from .load_fg_mask import LoadFgMask
 from .load_part_image import LoadPartImage
 from .pack_part_inputs import PackPartInputs
 from .random_flip_parts import RandomFlipParts
-from .resize_parts import ResizeParts
-from .crop_to_bbox import CropToBBox
-from .load_fg_mask import LoadFgMask
-from .set_landmark_norm import SetLandmarkNorm
 from .random_resized_crop_parts import RandomResizedCropParts
+from .resize_parts import ResizeParts
+from .set_landmark_norm import SetLandmarkNorm

@@ -9,8 +9,8 @@ from mmengine.structures import PixelData
 from partseg.registry import TRANSFORMS
 from partseg.structures import PartDataSample
 
-DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip',
-                     'flip_direction', 'regression_split', 'sample_idx')
+DEFAULT_META_KEYS = ('img_path', 'ori_shape', 'img_shape', 'scale_factor', 'flip', 'flip_direction',
+                     'regression_split', 'sample_idx')
 
 
 @TRANSFORMS.register_module()
@@ -49,8 +49,9 @@ class PackPartInputs(BaseTransform):
             points = np.asarray(results['gt_landmarks'], dtype=np.float32).reshape(-1, 2)
             sample.gt_landmarks = torch.from_numpy(points.copy())
             visible = results.get('gt_landmarks_visible')
-            visible = (np.ones(len(points), dtype=bool) if visible is None else
-                       np.asarray(visible, dtype=bool).reshape(-1))
+            visible = (
+                np.ones(len(points), dtype=bool) if visible is None else np.asarray(
+                    visible, dtype=bool).reshape(-1))
             if len(visible) != len(points):
                 raise ValueError(f"'gt_landmarks_visible' has {len(visible)} entries but "
                                  f"'gt_landmarks' has {len(points)} points")

@@ -19,7 +19,8 @@ class RandomFlipParts(BaseTransform):
     ``flip`` (bool) and ``flip_direction`` ('horizontal' or None).
     """
 
-    def __init__(self, prob: float = 0.5,
+    def __init__(self,
+                 prob: float = 0.5,
                  landmark_flip_indices: Optional[Sequence[int]] = None) -> None:
         if not 0.0 <= prob <= 1.0:
             raise ValueError(f'prob must lie in [0, 1], got {prob}')

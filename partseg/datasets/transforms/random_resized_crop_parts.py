@@ -7,7 +7,6 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from partseg.registry import TRANSFORMS
-
 from .resize_parts import ResizeParts
 
 

@@ -58,11 +58,11 @@ class ResizeParts(BaseTransform):
                 results[key] = results[key][rows[:, None], cols[None, :]]  # (H, W) -> (H', W')
         factor = np.array([sx, sy], dtype=np.float32)
         if 'gt_landmarks' in results:
-            results['gt_landmarks'] = (np.asarray(results['gt_landmarks'], np.float32)
-                                       * factor).astype(np.float32)
+            results['gt_landmarks'] = (np.asarray(results['gt_landmarks'], np.float32) *
+                                       factor).astype(np.float32)
         if 'landmark_norm' in results:
-            results['landmark_norm'] = (np.asarray(results['landmark_norm'], np.float32)
-                                        * factor).astype(np.float32)
+            results['landmark_norm'] = (np.asarray(results['landmark_norm'], np.float32) *
+                                        factor).astype(np.float32)
         old_sx, old_sy = results.get('scale_factor', (1.0, 1.0))
         results['scale_factor'] = (old_sx * sx, old_sy * sy)
         results['img_shape'] = (new_h, new_w)

@@ -78,8 +78,8 @@ class AppearanceSwapHook(Hook):
                  alpha: float = 0.5,
                  min_tile_size: int = 64,
                  after_test: bool = False) -> None:
-        for key, value in (('interval', interval), ('num_images', num_images),
-                           ('min_tile_size', min_tile_size)):
+        for key, value in (('interval', interval), ('num_images', num_images), ('min_tile_size',
+                                                                                min_tile_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'AppearanceSwapHook: {key} must be a positive integer, '
                                  f'got {value!r}')
@@ -98,8 +98,10 @@ class AppearanceSwapHook(Hook):
         return runner.model.module if is_model_wrapper(runner.model) else runner.model
 
     def _check_model(self, model: nn.Module) -> None:
-        missing = [name for name in ('swap_appearance', 'part_logits')
-                   if not callable(getattr(model, name, None))]
+        missing = [
+            name for name in ('swap_appearance', 'part_logits')
+            if not callable(getattr(model, name, None))
+        ]
         if not callable(getattr(getattr(model, 'data_preprocessor', None), 'to_unit_range', None)):
             missing.append('data_preprocessor.to_unit_range')
         if missing:
@@ -116,7 +118,10 @@ class AppearanceSwapHook(Hook):
         if self.draw_after_test:
             self._check_model(self._model(runner))
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
             batch = self._fixed_batch if self._fixed_batch is not None else data_batch
@@ -187,8 +192,9 @@ class AppearanceSwapHook(Hook):
         """Part colours (argmax of the upsampled part logits) blended into the (N, H, W, 3)
         images; the background is left as is."""
         logits = model.part_logits(images)  # (N, K+1, h, w)
-        logits = F.interpolate(logits.float(), size=images.shape[-2:], mode='bilinear',
-                               align_corners=False)  # (N, K+1, H, W)
+        logits = F.interpolate(
+            logits.float(), size=images.shape[-2:], mode='bilinear',
+            align_corners=False)  # (N, K+1, H, W)
         labels = logits.argmax(1).cpu().numpy()  # (N, H, W)
         colours = part_palette(logits.shape[1] - 1)[labels].astype(np.float32)  # (N, H, W, 3)
         blend = (1 - self.alpha) * originals + self.alpha * colours

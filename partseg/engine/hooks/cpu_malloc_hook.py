@@ -6,8 +6,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 
 from partseg.registry import HOOKS
-from partseg.utils.cpu_malloc import (MAX_TRIM_THRESHOLD, check_cpu_malloc_settings,
-                                      tune_cpu_malloc)
+from partseg.utils.cpu_malloc import MAX_TRIM_THRESHOLD, check_cpu_malloc_settings, tune_cpu_malloc
 
 __all__ = ['CPUMallocHook']
 
@@ -62,9 +61,13 @@ class CPUMallocHook(Hook):
         if not (self.keep_freed_memory and self._on_cpu(runner.model)):
             return
         if self.apply():
-            print_log(f'CPUMallocHook: glibc malloc keeps freed memory (M_MMAP_MAX='
-                      f'{self.mmap_max}, M_TRIM_THRESHOLD={self.trim_threshold})',
-                      logger='current')
+            print_log(
+                f'CPUMallocHook: glibc malloc keeps freed memory (M_MMAP_MAX='
+                f'{self.mmap_max}, M_TRIM_THRESHOLD={self.trim_threshold})',
+                logger='current')
         else:
-            print_log('CPUMallocHook: no glibc mallopt in this process; malloc settings '
-                      'unchanged', logger='current', level=logging.WARNING)
+            print_log(
+                'CPUMallocHook: no glibc mallopt in this process; malloc settings '
+                'unchanged',
+                logger='current',
+                level=logging.WARNING)

@@ -77,7 +77,10 @@ class GeneratedGridHook(Hook):
         self.alpha = alpha
         self.min_tile_size = min_tile_size
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch: Optional[dict] = None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         if self.every_n_train_iters(runner, self.interval) or self.is_last_train_iter(runner):
             self.draw(runner)
@@ -113,8 +116,8 @@ class GeneratedGridHook(Hook):
             image = images[b].repeat(scale, 0).repeat(scale, 1)  # (T, T, 3)
             label = labels[b].repeat(scale, 0).repeat(scale, 1)  # (T, T)
             colour = palette[label].astype(np.float32)  # (T, T, 3)
-            blend = np.where((label > 0)[..., None],
-                             (1 - self.alpha) * image + self.alpha * colour, image)
+            blend = np.where((label > 0)[..., None], (1 - self.alpha) * image + self.alpha * colour,
+                             image)
             overlay = Image.fromarray(blend.round().astype(np.uint8))
             self._draw_points(ImageDraw.Draw(overlay), points[b], centres[b], palette, scale)
             top, left = (b // self.nrow) * tile, (b % self.nrow) * 2 * tile
@@ -131,7 +134,8 @@ class GeneratedGridHook(Hook):
         for k in range(points.shape[0]):
             colour = tuple(int(c) for c in palette[k + 1])
             for x, y in points[k].tolist():
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius), fill=colour,
+                draw.ellipse((x - radius, y - radius, x + radius, y + radius),
+                             fill=colour,
                              outline=(0, 0, 0))
             x, y = centres[k].tolist()
             draw.line((x - arm, y, x + arm, y), fill=(255, 255, 255), width=max(1, radius))

@@ -43,12 +43,16 @@ class PartPredictionWriterHook(Hook):
             raise OSError(f'cannot create output folder {self.out_dir}: {error.strerror}') from None
         self._centroids = {}
 
-    def after_test_iter(self, runner, batch_idx: int, data_batch: dict = None,
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: dict = None,
                         outputs: Optional[Sequence] = None) -> None:
         for index, sample in enumerate(outputs or []):
             img_path = sample.metainfo.get('img_path')
-            stem = (osp.splitext(osp.basename(img_path))[0]
-                    if img_path else f'{batch_idx:06d}_{index:03d}')
+            stem = (
+                osp.splitext(osp.basename(img_path))[0]
+                if img_path else f'{batch_idx:06d}_{index:03d}')
             stem = self._unique(stem)
             labels = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)  # (H, W)
             Image.fromarray(labels).save(osp.join(self.out_dir, f'{stem}.png'))

@@ -21,7 +21,9 @@ def mask_iou(pred: Tensor, gt: Tensor) -> Tensor:
     return torch.where(union > 0, inter / union.clamp(min=1), torch.ones_like(union))
 
 
-def centred_ellipse_mask(height: int, width: int, axes: Sequence[float] = (0.35, 0.35),
+def centred_ellipse_mask(height: int,
+                         width: int,
+                         axes: Sequence[float] = (0.35, 0.35),
                          device=None) -> Tensor:
     """A centred ellipse with semi-axes ``axes`` as fractions of (W, H), (H, W) bool.
 

@@ -8,8 +8,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from partseg.evaluation.functional import (FIT_MODES, coordinate_mae_sum, fit_linear_regression,
-                                           keypoint_l2_sum, masked_mean,
-                                           normalized_landmark_errors, predict_linear_regression)
+                                           keypoint_l2_sum, masked_mean, normalized_landmark_errors,
+                                           predict_linear_regression)
 from partseg.registry import METRICS
 from partseg.utils.part_geometry import part_centroids
 from .sample_fields import get_field, get_image_size, get_landmarks, get_pixel_data

@@ -90,8 +90,9 @@ class TruncatedResNet(BaseModule):
             stages.append(self._make_stage(channels, width, num_blocks, stride))
             channels = width
         self.layer1, self.layer2, self.layer3 = stages
-        self.projection = (nn.Identity() if out_channels is None else nn.Conv2d(
-            4 * base_channels, out_channels, 1))
+        self.projection = (
+            nn.Identity() if out_channels is None else nn.Conv2d(4 *
+                                                                 base_channels, out_channels, 1))
         initialize(self, gaussian_init_cfg(init_std))
 
     @staticmethod

@@ -53,8 +53,7 @@ class AppearanceTransferBottleneck(nn.Module):
     def expand(self, part_features: Tensor, part_maps: Tensor) -> Tensor:
         """Eq. (3): (B, K', L) part features, (B, K', H, W) part maps -> (B, L, H, W)."""
         if part_features.dim() != 3:
-            raise ValueError(
-                f'part_features must be (B, K+1, L), got {tuple(part_features.shape)}')
+            raise ValueError(f'part_features must be (B, K+1, L), got {tuple(part_features.shape)}')
         if part_maps.dim() != 4 or part_maps.shape[:2] != part_features.shape[:2]:
             raise ValueError(f'part_maps {tuple(part_maps.shape)} do not match part_features '
                              f'{tuple(part_features.shape)} in batch size or number of parts')

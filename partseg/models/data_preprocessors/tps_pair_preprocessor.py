@@ -82,8 +82,12 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
                 raise ValueError(f'{key} must have 3 values (RGB), got {value!r}')
         if std is not None and not all(s > 0 for s in std):
             raise ValueError(f'std must be positive, got {std!r}')
-        super().__init__(mean=mean, std=std, pad_size_divisor=pad_size_divisor,
-                         pad_value=pad_value, non_blocking=non_blocking)
+        super().__init__(
+            mean=mean,
+            std=std,
+            pad_size_divisor=pad_size_divisor,
+            pad_value=pad_value,
+            non_blocking=non_blocking)
         if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
             raise ValueError(f'grid_size must be an int >= 2, got {grid_size!r}')
         for key, value in (('point_std', point_std), ('extra_point_std', extra_point_std),
@@ -141,9 +145,9 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         cos, sin = scale * angle.cos(), scale * angle.sin()
         # rows: offset, then the x and y coefficients: f_x = t_x + cos x + sin y,
         # f_y = t_y - sin x + cos y.
-        affine = torch.stack(
-            (translation, torch.stack((cos, -sin), -1), torch.stack((sin, cos), -1)),
-            dim=1)  # (num, 3, 2)
+        affine = torch.stack((translation, torch.stack((cos, -sin), -1), torch.stack(
+            (sin, cos), -1)),
+                             dim=1)  # (num, 3, 2)
         centers = self.control_points.to(device=device, dtype=dtype).expand(shape)
         return centers, kernel_weights, affine
 
@@ -158,8 +162,7 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
                 align_corners=False).reshape(h * w, 2)
             centers = self.control_points.to(device=device, dtype=dtype)  # (N, 2)
             d2 = (coords[:, None] - centers[None]).pow(2).sum(-1)  # (HW, N)
-            kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(),
-                                 torch.zeros_like(d2))
+            kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(), torch.zeros_like(d2))
             self._basis_cache = (key, coords, kernel)
         return self._basis_cache[1], self._basis_cache[2]
 
@@ -181,7 +184,10 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         if self.padding_mode != 'zeros':  # images with their own padding, masks from the ones
             images_part, ones_part = stacked.split((c, 1), dim=1)
             filled = F.grid_sample(
-                images_part, grid, mode='bilinear', padding_mode=self.padding_mode,
+                images_part,
+                grid,
+                mode='bilinear',
+                padding_mode=self.padding_mode,
                 align_corners=False)  # (2B, 3, H, W)
             masks = F.grid_sample(
                 ones_part, grid, mode='bilinear', padding_mode='zeros', align_corners=False)

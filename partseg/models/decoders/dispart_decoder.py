@@ -60,8 +60,9 @@ class DisPartDecoder(BaseModule):
                 or not all(isinstance(i, int) and 0 <= i < len(channels) for i in upsample_blocks)):
             raise ValueError(f'upsample_blocks must be distinct block indices in '
                              f'[0, {len(channels)}), got {upsample_blocks!r}')
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or (
-                kernel_size <= 0 or kernel_size % 2 == 0):
+        if isinstance(kernel_size,
+                      bool) or not isinstance(kernel_size, int) or (kernel_size <= 0
+                                                                    or kernel_size % 2 == 0):
             raise ValueError(f'kernel_size must be a positive odd int, got {kernel_size!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels

@@ -8,8 +8,14 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 
-KAIMING_LEAKY_INIT = dict(type='Kaiming', layer=['Conv2d', 'Linear'], a=0.2, mode='fan_in',
-                          nonlinearity='leaky_relu', distribution='normal', bias=0)
+KAIMING_LEAKY_INIT = dict(
+    type='Kaiming',
+    layer=['Conv2d', 'Linear'],
+    a=0.2,
+    mode='fan_in',
+    nonlinearity='leaky_relu',
+    distribution='normal',
+    bias=0)
 
 
 class ResidualDownBlock(nn.Module):

@@ -8,7 +8,6 @@ from partseg.models.layers import (AdaINConvBlock, RelativePositionalEncoding,
                                    check_feature_map_sizes, check_margin, crop_margin, margin_grid,
                                    upsample_and_crop, upsample_flags)
 from partseg.registry import MODELS
-
 from .point_generator import build_mlp
 
 BG_POSITION_MODES = ('xy', 'horizontal')

@@ -67,8 +67,9 @@ class ForegroundGenerator(nn.Module):
     def part_masks_at(self, part_masks: Tensor, size: int) -> Tensor:
         """(B, K, S_m, S_m) part masks -> (B, K, size+2m, size+2m): resized, replication-padded."""
         if part_masks.shape[-1] != size or part_masks.shape[-2] != size:
-            part_masks = F.interpolate(part_masks, size=(size, size), mode='bilinear',
-                                       align_corners=False)  # (B, K, size, size)
+            part_masks = F.interpolate(
+                part_masks, size=(size, size), mode='bilinear',
+                align_corners=False)  # (B, K, size, size)
         if self.margin == 0:
             return part_masks
         return F.pad(part_masks, [self.margin] * 4, mode='replicate')  # (B, K, size+2m, size+2m)
@@ -80,8 +81,7 @@ class ForegroundGenerator(nn.Module):
                            self.grid_type, part_locations.device, part_locations.dtype)
         x = self.start(part_locations, grid)  # (B, C_0, S+2m, S+2m)
         part_masks = masks[:, 1:]  # (B, K+1, S_m, S_m) -> (B, K, S_m, S_m)
-        for size, block, upsample in zip(self.feature_map_sizes, self.blocks,
-                                          self.upsample_after):
+        for size, block, upsample in zip(self.feature_map_sizes, self.blocks, self.upsample_after):
             resized = self.part_masks_at(part_masks, size)  # (B, K, S+2m, S+2m)
             w_fg = torch.einsum('bkhw,bke->behw', resized, part_embeddings)  # (B, D_emb, ..)
             x = block(x, w_fg)  # (B, C_i, S+2m, S+2m) -> (B, C_i+1, S+2m, S+2m)

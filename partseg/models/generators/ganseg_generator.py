@@ -8,7 +8,6 @@ from torch import Tensor, nn
 
 from partseg.models.layers import margin_grid
 from partseg.registry import MODELS
-
 from .background_generator import BackgroundGenerator
 from .foreground_generator import ForegroundGenerator
 from .mask_generator import MaskGenerator
@@ -19,8 +18,14 @@ RGB_HEADS = ('conv3x3x2', 'conv1x1')
 
 # The official code's initialisation: Kaiming-normal (a = 0.2, fan-in) conv/linear weights, zero
 # biases; applied by ``init_weights()`` (the runner calls it).
-KAIMING_LEAKY_INIT = dict(type='Kaiming', layer=['Conv2d', 'Linear'], a=0.2, mode='fan_in',
-                          nonlinearity='leaky_relu', distribution='normal', bias=0)
+KAIMING_LEAKY_INIT = dict(
+    type='Kaiming',
+    layer=['Conv2d', 'Linear'],
+    a=0.2,
+    mode='fan_in',
+    nonlinearity='leaky_relu',
+    distribution='normal',
+    bias=0)
 
 
 @MODELS.register_module()
@@ -177,8 +182,9 @@ class GANSegGenerator(BaseModule):
         bg_mask = masks[:, :1]  # (B, K+1, S, S) -> (B, 1, S, S)
         blended = (1 - bg_mask) * foreground + bg_mask * background  # (B, D_emb, S, S)
         image = torch.tanh(self.to_rgb(blended))  # (B, D_emb, S, S) -> (B, 3, S, S)
-        return dict(image=image,
-                    masks=masks,
-                    heatmaps=heatmaps,
-                    mask_grid=self.mask_grid(masks.device, masks.dtype),
-                    **parts)
+        return dict(
+            image=image,
+            masks=masks,
+            heatmaps=heatmaps,
+            mask_grid=self.mask_grid(masks.device, masks.dtype),
+            **parts)

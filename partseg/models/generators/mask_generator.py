@@ -5,8 +5,8 @@ import torch
 from torch import Tensor, nn
 
 from partseg.models.layers import (PartHeatmaps, RelativePositionalEncoding, SPADEResBlock,
-                                   check_feature_map_sizes, check_margin, crop_margin,
-                                   margin_grid, upsample_and_crop, upsample_flags)
+                                   check_feature_map_sizes, check_margin, crop_margin, margin_grid,
+                                   upsample_and_crop, upsample_flags)
 from partseg.registry import MODELS
 
 
@@ -83,8 +83,7 @@ class MaskGenerator(nn.Module):
         device, dtype = points.device, points.dtype
         grid = self.grid(self.feature_map_sizes[0], device, dtype)
         x = self.start(points.flatten(1, 2), grid)  # (B, K·n_per, 2) -> (B, C_0, S+2m, S+2m)
-        for size, block, upsample in zip(self.feature_map_sizes, self.blocks,
-                                          self.upsample_after):
+        for size, block, upsample in zip(self.feature_map_sizes, self.blocks, self.upsample_after):
             grid = self.grid(size, device, dtype)
             heatmaps = self.heatmaps(part_locations, part_scales, grid)  # (B, K, S+2m, S+2m)
             w_mask = torch.einsum('bkhw,bke->behw', heatmaps, part_embeddings)  # (B, D_emb, ..)

@@ -10,7 +10,10 @@ from partseg.utils.precision import full_precision_forward
 SCALE_TYPES = ('std', 'mean_abs')
 
 
-def build_mlp(in_features: int, hidden_features: int, out_features: int, num_layers: int,
+def build_mlp(in_features: int,
+              hidden_features: int,
+              out_features: int,
+              num_layers: int,
               negative_slope: float = 0.2) -> nn.Sequential:
     """``num_layers`` linear layers, LeakyReLU between them, none after the last."""
     if num_layers < 1:
@@ -98,7 +101,8 @@ class PointGenerator(nn.Module):
         locations = points.mean(2)  # (B, K, n_per, 2) -> (B, K, 2)
         w_dynamic = self.app_mlp(z_app)  # (B, D_emb)
         embeddings = w_dynamic[:, None, :] * self.part_constants[None]  # (B, K, D_emb)
-        return dict(points=points,
-                    part_locations=locations,
-                    part_scales=self.part_scales(points, locations),
-                    part_embeddings=embeddings)
+        return dict(
+            points=points,
+            part_locations=locations,
+            part_scales=self.part_scales(points, locations),
+            part_embeddings=embeddings)

@@ -5,7 +5,8 @@ from .positional_encoding import (RelativePositionalEncoding, check_feature_map_
                                   crop_margin, margin_grid, upsample_and_crop, upsample_flags)
 from .spade_resblock import SPADE, SPADEResBlock
 
-__all__ = ['AdaIN', 'AdaINConvBlock', 'CoordinateChannels', 'PartHeatmaps',
-           'RelativePositionalEncoding',
-           'check_feature_map_sizes', 'check_margin', 'crop_margin', 'margin_grid',
-           'upsample_and_crop', 'upsample_flags', 'SPADE', 'SPADEResBlock']
+__all__ = [
+    'AdaIN', 'AdaINConvBlock', 'CoordinateChannels', 'PartHeatmaps', 'RelativePositionalEncoding',
+    'check_feature_map_sizes', 'check_margin', 'crop_margin', 'margin_grid', 'upsample_and_crop',
+    'upsample_flags', 'SPADE', 'SPADEResBlock'
+]

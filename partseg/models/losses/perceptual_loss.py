@@ -203,8 +203,8 @@ class PerceptualLoss(nn.Module):
         sums, counts = 0, 0
         slices = zip(
             pred.tensor_split(self.feature_chunks), target.tensor_split(self.feature_chunks),
-            [None] * self.feature_chunks if mask is None else mask.tensor_split(
-                self.feature_chunks))
+            [None] *
+            self.feature_chunks if mask is None else mask.tensor_split(self.feature_chunks))
         for pred_part, target_part, mask_part in slices:
             if pred_part.shape[0]:
                 part_sums, part_counts = self._squared_error_terms(pred_part, target_part,

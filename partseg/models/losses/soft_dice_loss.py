@@ -26,7 +26,9 @@ class SoftDiceLoss(nn.Module):
         loss_name (str): the key the decode head logs the loss under.
     """
 
-    def __init__(self, loss_weight: float = 1.0, eps: float = 1e-8,
+    def __init__(self,
+                 loss_weight: float = 1.0,
+                 eps: float = 1e-8,
                  loss_name: str = 'loss_dice') -> None:
         super().__init__()
         self.loss_weight = loss_weight
@@ -38,7 +40,10 @@ class SoftDiceLoss(nn.Module):
         return self._loss_name
 
     @full_precision_forward
-    def forward(self, pred: Tensor, target: Tensor, weight: Optional[Tensor] = None,
+    def forward(self,
+                pred: Tensor,
+                target: Tensor,
+                weight: Optional[Tensor] = None,
                 ignore_index: int = 255) -> Tensor:
         """``pred`` (B, C, H, W) logits, ``target`` (B, H, W) labels, ``weight`` (B, H, W)."""
         num_classes = pred.shape[1]

@@ -66,14 +66,14 @@ class SSIMLoss(nn.Module):
         if mask is not None and tuple(mask.shape) != (b, 1, h, w):
             raise ValueError(f'SSIMLoss: mask must be {(b, 1, h, w)}, got {tuple(mask.shape)}')
         # (B, 5C, H, W) -> (B, 5C, H', W') with H' = H - window_size + 1
-        stats = self._filter(torch.cat([pred, target, pred * pred, target * target, pred * target],
-                                       dim=1))
+        stats = self._filter(
+            torch.cat([pred, target, pred * pred, target * target, pred * target], dim=1))
         mu_x, mu_y, e_xx, e_yy, e_xy = stats.split(c, dim=1)  # each (B, C, H', W')
         var_x = e_xx - mu_x.pow(2)
         var_y = e_yy - mu_y.pow(2)
         cov_xy = e_xy - mu_x * mu_y
-        ssim = ((2 * mu_x * mu_y + _C1) * (2 * cov_xy + _C2)) / (
-            (mu_x.pow(2) + mu_y.pow(2) + _C1) * (var_x + var_y + _C2))
+        ssim = ((2 * mu_x * mu_y + _C1) * (2 * cov_xy + _C2)) / ((mu_x.pow(2) + mu_y.pow(2) + _C1) *
+                                                                 (var_x + var_y + _C2))
         if mask is None:
             return self.loss_weight * (1.0 - ssim.mean())
         r = self.window_size // 2

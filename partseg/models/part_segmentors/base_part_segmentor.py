@@ -37,7 +37,9 @@ class BasePartSegmentor(BaseModel):
              data_samples: Optional[List[PartDataSample]]) -> Dict[str, Tensor]:
         """Training losses of one batch, named ``loss_*`` so MMEngine sums and logs them."""
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List[PartDataSample]] = None,
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[PartDataSample]] = None,
                 mode: str = 'tensor'):
         if mode == 'loss':
             return self.loss(inputs, data_samples)
@@ -47,12 +49,14 @@ class BasePartSegmentor(BaseModel):
             return self.part_logits(inputs)
         raise ValueError(f"mode must be 'loss', 'predict' or 'tensor', got {mode!r}")
 
-    def predict(self, inputs: Tensor,
+    def predict(self,
+                inputs: Tensor,
                 data_samples: Optional[List[PartDataSample]] = None) -> List[PartDataSample]:
         """(B, 3, H, W) images -> data samples with ``seg_logits`` and ``pred_sem_seg``."""
         return self.postprocess(self.part_logits(inputs), data_samples, inputs.shape[-2:])
 
-    def postprocess(self, logits: Tensor,
+    def postprocess(self,
+                    logits: Tensor,
                     data_samples: Optional[List[PartDataSample]] = None,
                     input_size: Optional[Sequence[int]] = None) -> List[PartDataSample]:
         """Part logits at the input size, cropped to each sample's ``img_shape``.
@@ -66,8 +70,9 @@ class BasePartSegmentor(BaseModel):
         input_size = tuple(logits.shape[-2:] if input_size is None else input_size)
         batch = logits.shape[0]
         if data_samples is None:
-            data_samples = [PartDataSample(metainfo=dict(img_shape=input_size))
-                            for _ in range(batch)]
+            data_samples = [
+                PartDataSample(metainfo=dict(img_shape=input_size)) for _ in range(batch)
+            ]
         if len(data_samples) != batch:
             raise ValueError(f'data_samples has {len(data_samples)} entries for a batch of '
                              f'{batch} images')

@@ -190,8 +190,8 @@ class DisPart(BasePartSegmentor):
                              f'must give maps of the same size')
         return part_maps, self.bottleneck.squeeze(part_maps, appearance)
 
-    def render(self, part_features: Tensor, part_maps: Tensor,
-               image_size: Tuple[int, int]) -> Tensor:
+    def render(self, part_features: Tensor, part_maps: Tensor, image_size: Tuple[int,
+                                                                                 int]) -> Tensor:
         """Eq. (3)-(4): F (N, K+1, L) in the shape S (N, K+1, h, w) -> x_hat (N, 3, H, W)."""
         rendered = self.bottleneck.expand(part_features, part_maps)  # (N, L, h, w)
         images = self.decoder(self.coordinate_channels(rendered))  # (N, L+2, h, w) -> (N, 3, H, W)
@@ -201,7 +201,8 @@ class DisPart(BasePartSegmentor):
                              f'encoders\' output stride {self.output_stride}')
         return images
 
-    def loss(self, inputs: Tensor,
+    def loss(self,
+             inputs: Tensor,
              data_samples: Optional[List[PartDataSample]] = None) -> Dict[str, Tensor]:
         """Eq. (12) terms on TPS pairs (B, 2, 3, H, W): loss_rec, loss_cls, loss_fg, loss_bg."""
         views = TPSPairPreprocessor.num_views

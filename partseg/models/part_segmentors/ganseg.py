@@ -92,8 +92,7 @@ class GANSeg(BaseModel):
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
-            data_preprocessor = dict(
-                type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)
+            data_preprocessor = dict(type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         for key, value in (('gp_interval', gp_interval), ('con_area_interval', con_area_interval)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -166,9 +165,7 @@ class GANSeg(BaseModel):
             # One D forward on real and fake together (D has no batch statistics).
             logits = self.discriminator(torch.cat([real, fake.detach()]))  # (2B, 1)
             real_logits, fake_logits = logits[:batch_size], logits[batch_size:]
-        losses = {
-            'loss_d': self.gan_loss(fake_logits, False) + self.gan_loss(real_logits, True)
-        }
+        losses = {'loss_d': self.gan_loss(fake_logits, False) + self.gan_loss(real_logits, True)}
         if apply_gp:
             losses['loss_gp'] = self.gp_loss(real, real_logits)
         log_vars = self._step(losses, optim_wrapper, 'discriminator')
@@ -228,8 +225,10 @@ class GANSeg(BaseModel):
         # and gradients to the hook (stop or skip the update); unguarded, GANSeg stops here.
         guarded = hasattr(optim_wrapper, 'non_finite_guard')
         if not guarded and not bool(torch.isfinite(values).all()):
-            bad = [f'{key}={values[i].item()}' for i, key in enumerate(terms)
-                   if not math.isfinite(values[i].item())]
+            bad = [
+                f'{key}={values[i].item()}' for i, key in enumerate(terms)
+                if not math.isfinite(values[i].item())
+            ]
             raise FloatingPointError(
                 f'GANSeg: non-finite {name} loss at iteration {self._iteration()}: '
                 f'{", ".join(bad)}; the {name} was not updated, so the last checkpoint is the '
@@ -239,8 +238,10 @@ class GANSeg(BaseModel):
         if optim_wrapper.should_update():
             if (self.check_finite_grads and not guarded
                     and not isinstance(optim_wrapper, AmpOptimWrapper)):
-                grads = [p.grad for group in optim_wrapper.param_groups
-                         for p in group['params'] if p.grad is not None]
+                grads = [
+                    p.grad for group in optim_wrapper.param_groups for p in group['params']
+                    if p.grad is not None
+                ]
                 norm = torch.nn.utils.get_total_norm(grads) if grads else values.new_zeros(())
                 if not bool(torch.isfinite(norm)):
                     raise FloatingPointError(
@@ -257,7 +258,9 @@ class GANSeg(BaseModel):
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()
-    def generate(self, num_samples: Optional[int] = None, seeds: Optional[Sequence[int]] = None,
+    def generate(self,
+                 num_samples: Optional[int] = None,
+                 seeds: Optional[Sequence[int]] = None,
                  device: Optional[torch.device] = None) -> Dict[str, Tensor]:
         """Generator outputs for ``num_samples`` random samples or one sample per seed.
 
@@ -279,7 +282,9 @@ class GANSeg(BaseModel):
         finally:
             generator.train(was_training)
 
-    def forward(self, inputs: Tensor, data_samples: Optional[List[PartDataSample]] = None,
+    def forward(self,
+                inputs: Tensor,
+                data_samples: Optional[List[PartDataSample]] = None,
                 mode: str = 'tensor'):
         """``'predict'``: generated samples as data samples; ``'tensor'``: generated images.
 

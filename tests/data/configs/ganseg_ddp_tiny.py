@@ -27,8 +27,7 @@ model = dict(
 # alternates them); every process draws its own noise (diff_rank_seed), as the per-GPU slices of
 # the official code's DataParallel batch do.
 model_wrapper_cfg = dict(
-    type='MMSeparateDistributedDataParallel', broadcast_buffers=False,
-    find_unused_parameters=False)
+    type='MMSeparateDistributedDataParallel', broadcast_buffers=False, find_unused_parameters=False)
 randomness = dict(seed=0, diff_rank_seed=True, deterministic=True)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))
 

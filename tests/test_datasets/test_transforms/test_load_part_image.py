@@ -18,13 +18,14 @@ def _write_png16(path, arr):
     h, w = arr.shape[:2]
 
     def chunk(tag, data):
-        return (struct.pack('>I', len(data)) + tag + data
-                + struct.pack('>I', zlib.crc32(tag + data) & 0xffffffff))
+        return (struct.pack('>I', len(data)) + tag + data +
+                struct.pack('>I',
+                            zlib.crc32(tag + data) & 0xffffffff))
 
     header = struct.pack('>IIBBBBB', w, h, 16, 2 if arr.ndim == 3 else 0, 0, 0, 0)
     rows = b''.join(b'\x00' + arr[i].tobytes() for i in range(h))  # filter type 0 per row
-    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) + chunk(b'IDAT', zlib.compress(
-        rows)) + chunk(b'IEND', b''))
+    path.write_bytes(b'\x89PNG\r\n\x1a\n' + chunk(b'IHDR', header) +
+                     chunk(b'IDAT', zlib.compress(rows)) + chunk(b'IEND', b''))
 
 
 def _rgb(h=16, w=20):
@@ -147,8 +148,9 @@ def test_in_memory_image_and_bad_results(tmp_path):
 
 def test_images_below_min_size_are_rejected_naming_the_file(tmp_path):
     Image.fromarray(_rgb(8, 40)).save(tmp_path / 'small.png')
-    with pytest.raises(ValueError, match=r'small\.png is 40x8 pixels \(W x H\), smaller than '
-                       'min_size=16'):
+    with pytest.raises(
+            ValueError, match=r'small\.png is 40x8 pixels \(W x H\), smaller than '
+            'min_size=16'):
         _load(tmp_path / 'small.png')
     assert _load(tmp_path / 'small.png', min_size=8)['img'].shape == (8, 40, 3)
     with pytest.raises(ValueError, match='min_size must be a positive integer'):

@@ -11,11 +11,20 @@ def _results():
     img = np.zeros((2, 3, 3), dtype=np.uint8)
     img[..., 0], img[0, 1] = 255, (1, 2, 3)  # red image with one marked pixel
     seg = np.array([[0, 1, 2], [2, 0, 0]], dtype=np.uint8)
-    return dict(img=img, gt_seg_map=seg, gt_fg_mask=seg > 0,
-                gt_landmarks=np.array([[0.5, 1.5]], dtype=np.float32),
-                landmark_norm=np.array([3.0, 2.0], dtype=np.float32), img_path='/x/a.png',
-                ori_shape=(4, 6), img_shape=(2, 3), scale_factor=(0.5, 0.5), flip=False,
-                regression_split='test', sample_idx=7, not_meta='dropped')
+    return dict(
+        img=img,
+        gt_seg_map=seg,
+        gt_fg_mask=seg > 0,
+        gt_landmarks=np.array([[0.5, 1.5]], dtype=np.float32),
+        landmark_norm=np.array([3.0, 2.0], dtype=np.float32),
+        img_path='/x/a.png',
+        ori_shape=(4, 6),
+        img_shape=(2, 3),
+        scale_factor=(0.5, 0.5),
+        flip=False,
+        regression_split='test',
+        sample_idx=7,
+        not_meta='dropped')
 
 
 def test_inputs_are_chw_uint8_rgb():
@@ -35,14 +44,19 @@ def test_data_sample_fields_and_metainfo():
     assert sample.gt_landmarks.dtype == torch.float32
     assert sample.gt_landmarks_visible.tolist() == [True]  # all visible when absent
     assert sample.landmark_norm.tolist() == [3.0, 2.0]
-    assert sample.metainfo == dict(img_path='/x/a.png', ori_shape=(4, 6), img_shape=(2, 3),
-                                   scale_factor=(0.5, 0.5), flip=False, regression_split='test',
-                                   sample_idx=7)
+    assert sample.metainfo == dict(
+        img_path='/x/a.png',
+        ori_shape=(4, 6),
+        img_shape=(2, 3),
+        scale_factor=(0.5, 0.5),
+        flip=False,
+        regression_split='test',
+        sample_idx=7)
 
 
 def test_only_present_fields_are_packed():
-    sample = PackPartInputs(meta_keys=('img_shape', ))(dict(img=_results()['img'],
-                                                            img_shape=(2, 3)))['data_samples']
+    sample = PackPartInputs(meta_keys=('img_shape', ))(dict(
+        img=_results()['img'], img_shape=(2, 3)))['data_samples']
     assert set(sample.keys()) == set() and sample.metainfo == dict(img_shape=(2, 3))
     visible = PackPartInputs()(dict(_results(), gt_landmarks_visible=np.array([0])))
     assert visible['data_samples'].gt_landmarks_visible.tolist() == [False]

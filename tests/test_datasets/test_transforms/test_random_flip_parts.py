@@ -8,9 +8,12 @@ from partseg.datasets.transforms import RandomFlipParts
 def _results():
     img = np.arange(2 * 4 * 3, dtype=np.uint8).reshape(2, 4, 3)
     seg = np.array([[1, 1, 0, 2], [0, 3, 0, 2]], dtype=np.uint8)
-    return dict(img=img, gt_seg_map=seg, gt_fg_mask=seg > 0,
-                gt_landmarks=np.array([[0.5, 0.5], [3.5, 1.5], [1.25, 1.0]], dtype=np.float32),
-                gt_landmarks_visible=np.array([True, False, True]))
+    return dict(
+        img=img,
+        gt_seg_map=seg,
+        gt_fg_mask=seg > 0,
+        gt_landmarks=np.array([[0.5, 0.5], [3.5, 1.5], [1.25, 1.0]], dtype=np.float32),
+        gt_landmarks_visible=np.array([True, False, True]))
 
 
 def _label_at(seg, points):
@@ -30,8 +33,9 @@ def test_flip_mirrors_pixels_and_maps_x_to_width_minus_x():
     np.testing.assert_allclose(out['gt_landmarks'], [[3.5, 0.5], [0.5, 1.5], [2.75, 1.0]])
     np.testing.assert_array_equal(out['gt_landmarks_visible'], [True, False, True])
     # every landmark still sits on the label it sat on before the flip
-    np.testing.assert_array_equal(_label_at(out['gt_seg_map'], out['gt_landmarks']),
-                                  _label_at(source['gt_seg_map'], source['gt_landmarks']))
+    np.testing.assert_array_equal(
+        _label_at(out['gt_seg_map'], out['gt_landmarks']),
+        _label_at(source['gt_seg_map'], source['gt_landmarks']))
 
 
 def test_landmark_flip_indices_swap_left_and_right():

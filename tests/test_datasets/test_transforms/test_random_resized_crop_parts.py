@@ -9,16 +9,17 @@ from partseg.datasets.transforms import RandomResizedCropParts, ResizeParts
 def _results(height=8, width=8):
     rng = np.random.default_rng(0)
     seg = (np.arange(height * width).reshape(height, width) % 5).astype(np.uint8)
-    return dict(img=rng.integers(0, 256, (height, width, 3), dtype=np.uint8), gt_seg_map=seg,
-                gt_fg_mask=seg > 0,
-                gt_landmarks=np.array([[2.5, 1.5], [5.0, 4.0], [0.5, 7.5]], dtype=np.float32),
-                landmark_norm=np.array([3.0, 3.0], dtype=np.float32))
+    return dict(
+        img=rng.integers(0, 256, (height, width, 3), dtype=np.uint8),
+        gt_seg_map=seg,
+        gt_fg_mask=seg > 0,
+        gt_landmarks=np.array([[2.5, 1.5], [5.0, 4.0], [0.5, 7.5]], dtype=np.float32),
+        landmark_norm=np.array([3.0, 3.0], dtype=np.float32))
 
 
 def test_fixed_window_is_cut_and_resized_with_masks_and_landmarks():
     source = _results()
-    transform = RandomResizedCropParts(crop_ratio_range=(0.9, 1.0),
-                                       aspect_ratio_range=(0.9, 1.1))
+    transform = RandomResizedCropParts(crop_ratio_range=(0.9, 1.0), aspect_ratio_range=(0.9, 1.1))
     transform.crop_window = lambda height, width: (1, 2, 4, 4)  # top, left, h, w
     out = transform(_results())
     crop = source['img'][1:5, 2:6]
@@ -35,8 +36,8 @@ def test_fixed_window_is_cut_and_resized_with_masks_and_landmarks():
 
 
 def test_explicit_output_scale():
-    transform = RandomResizedCropParts(scale=(6, 4), crop_ratio_range=(1.0, 1.0),
-                                       aspect_ratio_range=(1.0, 1.0))
+    transform = RandomResizedCropParts(
+        scale=(6, 4), crop_ratio_range=(1.0, 1.0), aspect_ratio_range=(1.0, 1.0))
     out = transform(_results())
     assert out['crop_bbox'] == (0, 0, 8, 8)  # area 1, ratio 1: the whole 8 x 8 image
     assert out['img'].shape == (4, 6, 3) and out['gt_seg_map'].shape == (4, 6)
@@ -46,13 +47,12 @@ def test_explicit_output_scale():
 def test_windows_follow_the_official_ranges():
     # GANSeg: area 0.9-1.0 of the image, width / height 0.9-1.1, anywhere inside the image
     np.random.seed(0)
-    transform = RandomResizedCropParts(crop_ratio_range=(0.9, 1.0),
-                                       aspect_ratio_range=(0.9, 1.1))
+    transform = RandomResizedCropParts(crop_ratio_range=(0.9, 1.0), aspect_ratio_range=(0.9, 1.1))
     windows = np.array([transform.crop_window(128, 128) for _ in range(300)])
     top, left, h, w = windows.T
     assert (top >= 0).all() and (left >= 0).all()
     assert (top + h <= 128).all() and (left + w <= 128).all()
-    area = h * w / 128 ** 2
+    area = h * w / 128**2
     assert area.min() >= 0.89 and area.max() <= 1.0
     assert (w / h).min() >= 0.9 - 1 / 64 and (w / h).max() <= 1.1 + 1 / 64
     assert len(set(map(tuple, windows))) > 100  # random, not one fixed window

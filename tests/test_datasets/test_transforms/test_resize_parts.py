@@ -8,9 +8,14 @@ from partseg.datasets.transforms import ResizeParts
 def _results(h=4, w=4):
     img = np.zeros((h, w, 3), dtype=np.uint8)
     seg = (np.arange(h * w) % 7).reshape(h, w).astype(np.uint8)  # distinct per column
-    return dict(img=img, gt_seg_map=seg, gt_fg_mask=seg > 2, img_shape=(h, w), ori_shape=(h, w),
-                gt_landmarks=np.array([[1.5, 3.0], [0.5, 0.5]], dtype=np.float32),
-                landmark_norm=np.array([2.0, 4.0], dtype=np.float32))
+    return dict(
+        img=img,
+        gt_seg_map=seg,
+        gt_fg_mask=seg > 2,
+        img_shape=(h, w),
+        ori_shape=(h, w),
+        gt_landmarks=np.array([[1.5, 3.0], [0.5, 0.5]], dtype=np.float32),
+        landmark_norm=np.array([2.0, 4.0], dtype=np.float32))
 
 
 def test_image_is_bilinear_at_pixel_centres():

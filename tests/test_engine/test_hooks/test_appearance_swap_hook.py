@@ -117,11 +117,11 @@ def test_draw_uses_eval_mode_and_restores_training(dispart):
     model = copy.deepcopy(dispart).train()
     seen_modes = []
     model.register_forward_pre_hook(lambda module, args: seen_modes.append(module.training))
-    model.shape_encoder.register_forward_pre_hook(
-        lambda module, args: seen_modes.append((module.training, torch.is_grad_enabled())))
+    model.shape_encoder.register_forward_pre_hook(lambda module, args: seen_modes.append(
+        (module.training, torch.is_grad_enabled())))
     runner = SimpleNamespace(model=model, visualizer=Recorder())
-    batch = dict(inputs=[torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8)
-                         for _ in range(3)])
+    batch = dict(
+        inputs=[torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8) for _ in range(3)])
     grid = hook.draw(runner, batch, 'appearance_swap', step=7)
     assert seen_modes and all(mode == (False, False) for mode in seen_modes)
     assert model.training and model.shape_encoder.training  # put back in training mode
@@ -194,8 +194,8 @@ def find_hook(runner) -> AppearanceSwapHook:
 
 
 def test_training_writes_grids_of_fixed_val_images(tmp_path):
-    runner = make_runner(tmp_path, max_iters=3,
-                         hook=dict(interval=2, num_images=3, min_tile_size=SIZE))
+    runner = make_runner(
+        tmp_path, max_iters=3, hook=dict(interval=2, num_images=3, min_tile_size=SIZE))
     runner.train()
     vis_dir = Path(runner.log_dir) / 'vis_data' / 'vis_image'
     files = sorted(p.name for p in vis_dir.glob('appearance_swap*.png'))
@@ -217,8 +217,8 @@ def test_training_writes_grids_of_fixed_val_images(tmp_path):
 
 
 def fake_runner(model, iteration: int, max_iters: int, **attributes) -> SimpleNamespace:
-    return SimpleNamespace(model=model, iter=iteration, max_iters=max_iters,
-                           visualizer=Recorder(), **attributes)
+    return SimpleNamespace(
+        model=model, iter=iteration, max_iters=max_iters, visualizer=Recorder(), **attributes)
 
 
 def test_without_val_the_train_batch_is_drawn(dispart):
@@ -226,12 +226,14 @@ def test_without_val_the_train_batch_is_drawn(dispart):
     runner = fake_runner(copy.deepcopy(dispart).train(), 0, 7, val_loop=None)
     hook.before_train(runner)
     assert hook._fixed_batch is None
-    batches = [dict(inputs=[torch.full((3, SIZE, SIZE), 30 * (b + 1), dtype=torch.uint8)] * 2)
-               for b in range(7)]
+    batches = [
+        dict(inputs=[torch.full((3, SIZE, SIZE), 30 * (b + 1), dtype=torch.uint8)] * 2)
+        for b in range(7)
+    ]
     for runner.iter, batch in enumerate(batches):  # iterations 1 .. 7
         hook.after_train_iter(runner, runner.iter, batch)
-    assert [(name, step) for name, _, step in runner.visualizer.images] == [
-        ('appearance_swap', 5), ('appearance_swap', 7)]  # every 5th and the last
+    assert [(name, step) for name, _, step in runner.visualizer.images
+            ] == [('appearance_swap', 5), ('appearance_swap', 7)]  # every 5th and the last
     for (_, grid, step) in runner.visualizer.images:
         assert grid.shape == (4 * SIZE, 3 * SIZE, 3)  # the batches hold only 2 images
         assert (tile(grid, 0, 1) == 30 * step).all()  # the image of that iteration's batch
@@ -242,7 +244,8 @@ def test_after_test_draws_the_first_test_images(dispart):
     test_loader = Runner.build_dataloader(copy.deepcopy(TINY.test_dataloader))
     runner = fake_runner(copy.deepcopy(dispart), 0, 0, test_dataloader=test_loader)
     hook.before_test(runner)
-    hook.after_test(runner)  # the runner calls every hook's after_test: the option must not shadow it
+    hook.after_test(
+        runner)  # the runner calls every hook's after_test: the option must not shadow it
     hook.after_test_epoch(runner)
     (name, grid, step), = runner.visualizer.images
     assert (name, step) == ('appearance_swap_test', 0)

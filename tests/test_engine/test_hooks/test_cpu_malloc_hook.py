@@ -41,8 +41,10 @@ def test_leaves_a_gpu_run_alone(calls):
 
 def test_logs_what_it_did(monkeypatch):
     logged = []
-    monkeypatch.setattr(hook_module, 'print_log',
-                        lambda msg, logger=None, level=logging.INFO: logged.append((level, msg)))
+    monkeypatch.setattr(
+        hook_module,
+        'print_log',
+        lambda msg, logger=None, level=logging.INFO: logged.append((level, msg)))
     monkeypatch.setattr(hook_module, 'tune_cpu_malloc', lambda *args: True)
     CPUMallocHook().before_run(_runner('cpu'))
     monkeypatch.setattr(hook_module, 'tune_cpu_malloc', lambda *args: False)
@@ -51,13 +53,16 @@ def test_logs_what_it_did(monkeypatch):
     assert 'M_MMAP_MAX=0' in logged[0][1] and 'unchanged' in logged[1][1]
 
 
-@pytest.mark.parametrize('config, keep', [
-    ('configs/dispart/celeba_wild_k8.py', True),
-    ('configs/dispart/synthetic_k4.py', True),
-    ('configs/dispart/voc_horse_k4.py', True),
-    ('configs/ganseg/celeba_wild_k8.py', False),  # its batch-32 memory target: docs/benchmarks.md
-    ('configs/_base_/default_runtime.py', False),
-])
+@pytest.mark.parametrize(
+    'config, keep',
+    [
+        ('configs/dispart/celeba_wild_k8.py', True),
+        ('configs/dispart/synthetic_k4.py', True),
+        ('configs/dispart/voc_horse_k4.py', True),
+        ('configs/ganseg/celeba_wild_k8.py',
+         False),  # its batch-32 memory target: docs/benchmarks.md
+        ('configs/_base_/default_runtime.py', False),
+    ])
 def test_on_in_the_dispart_configs_only(config, keep):
     hook_cfg = Config.fromfile(config).default_hooks.cpu_malloc
     assert hook_cfg == dict(type='CPUMallocHook', keep_freed_memory=keep)

@@ -52,7 +52,10 @@ def test_hook_sets_weight_and_logs_it():
 @pytest.mark.parametrize('schedule, match', [
     (dict(LINEAR, begin=30, end_iter=10), 'begin < end_iter'),
     (dict(LINEAR, shape='step'), 'shape'),
-    ({k: v for k, v in LINEAR.items() if k != 'end'}, 'lacks end'),
+    ({
+        k: v
+        for k, v in LINEAR.items() if k != 'end'
+    }, 'lacks end'),
     (dict(LINEAR, ends=3), 'unknown key'),
 ])
 def test_bad_schedules_are_refused(schedule, match):

@@ -53,9 +53,10 @@ def test_use_mixed_precision_on_cpu_switches_every_wrapper():
     single = ConfigDict(optimizer=dict(type='Adam', lr=1e-3))
     assert use_mixed_precision(single, 'cpu') == 'AutocastOptimWrapper-bfloat16'
     assert single.type == 'AutocastOptimWrapper' and single.dtype == 'bfloat16'
-    per_module = ConfigDict(constructor='MultipleOptimWrapperConstructor',
-                            generator=dict(optimizer=dict(type='Adam', lr=1e-4)),
-                            discriminator=dict(optimizer=dict(type='Adam', lr=4e-4)))
+    per_module = ConfigDict(
+        constructor='MultipleOptimWrapperConstructor',
+        generator=dict(optimizer=dict(type='Adam', lr=1e-4)),
+        discriminator=dict(optimizer=dict(type='Adam', lr=4e-4)))
     use_mixed_precision(per_module, 'cpu')
     assert per_module.generator.type == per_module.discriminator.type == 'AutocastOptimWrapper'
     assert 'loss_scale' not in per_module.generator  # bf16 needs no scaler

@@ -9,9 +9,11 @@ from partseg.evaluation.functional import (coordinate_mae_sum, keypoint_l2_sum,
 
 def test_normalized_errors_per_axis_and_visibility():
     gt = np.zeros((3, 2, 2))
-    pred = np.array([[[3, 4], [0, 0]],  # image 0: errors (3, 4) and 0
-                     [[3, 4], [np.nan, np.nan]],  # image 1: landmark 1 invisible (NaN ignored)
-                     [[1, 1], [1, 1]]])  # image 2: nothing visible
+    pred = np.array([
+        [[3, 4], [0, 0]],  # image 0: errors (3, 4) and 0
+        [[3, 4], [np.nan, np.nan]],  # image 1: landmark 1 invisible (NaN ignored)
+        [[1, 1], [1, 1]]
+    ])  # image 2: nothing visible
     visible = np.array([[1, 1], [1, 0], [0, 0]], dtype=bool)
     norm = np.array([[10, 10], [6, 8], [1, 1]])
     errors = normalized_landmark_errors(pred, gt, visible, norm)

@@ -26,19 +26,23 @@ NO_BIAS_PX_ERROR = 1 / 3  # x error of the no-bias fit at pixel (1, 1), in pixel
 
 
 def _train(make_sample, **kwargs):
-    return [make_sample('train', part_pixels=(pixel, ), landmarks=(point, ), **kwargs)
-            for pixel, point in TRAIN]
+    return [
+        make_sample('train', part_pixels=(pixel, ), landmarks=(point, ), **kwargs)
+        for pixel, point in TRAIN
+    ]
 
 
 def _test(make_sample, norm=(2.0, 2.0), pixel=(1, 1), point=(2.0, 1.5), **kwargs):
     return make_sample('test', part_pixels=(pixel, ), landmarks=(point, ), norm=norm, **kwargs)
 
 
-@pytest.mark.parametrize('fit, expected', [
-    ('no_bias', NO_BIAS_PX_ERROR / 2 * 100),  # (1/3 px) / (norm 2 px) = 1/6 -> 16.67 %
-    ('bias', 0.0),  # the affine map is exact with a bias column
-    ('standardized', 0.0),  # centring X and Y acts like a bias
-])
+@pytest.mark.parametrize(
+    'fit, expected',
+    [
+        ('no_bias', NO_BIAS_PX_ERROR / 2 * 100),  # (1/3 px) / (norm 2 px) = 1/6 -> 16.67 %
+        ('bias', 0.0),  # the affine map is exact with a bias column
+        ('standardized', 0.0),  # centring X and Y acts like a bias
+    ])
 def test_fits_by_hand(make_sample, run_evaluator, fit, expected):
     samples = _train(make_sample) + [_test(make_sample)]
     metrics = run_evaluator(LandmarkRegressionMetric(fit=fit), samples)
@@ -62,8 +66,7 @@ def test_error_is_normalised_per_image_and_per_axis(make_sample, run_evaluator):
         (math.sqrt(2) / 3 + math.sqrt(40) / 3) / 2 * 100, abs=1e-5)
 
 
-def test_only_train_tagged_samples_fit_and_only_test_tagged_ones_score(make_sample,
-                                                                        run_evaluator):
+def test_only_train_tagged_samples_fit_and_only_test_tagged_ones_score(make_sample, run_evaluator):
     # An outlier tagged 'test' on pixel (0, 0): predicted x = 28 / 18 / 8 = 7 / 36 of 4 px = 7/9
     # px vs GT 3 px -> 20/9 px, / 2 = 10/9. Had it been fitted, the fit would move.
     outlier = _test(make_sample, pixel=(0, 0), point=(3.0, 0.5))
@@ -72,8 +75,8 @@ def test_only_train_tagged_samples_fit_and_only_test_tagged_ones_score(make_samp
     assert metrics == {'parts/landmark_error': pytest.approx((1 / 6 + 10 / 9) / 2 * 100)}
     # the same outlier tagged 'train' changes the fit, hence the score of the other test sample
     outlier.set_metainfo(dict(regression_split='train'))
-    refit = run_evaluator(LandmarkRegressionMetric(report_baselines=False), samples[:3] + [
-        outlier, samples[3]])
+    refit = run_evaluator(
+        LandmarkRegressionMetric(report_baselines=False), samples[:3] + [outlier, samples[3]])
     assert refit['parts/landmark_error'] != pytest.approx(1 / 6 * 100, abs=1e-3)
 
 
@@ -81,22 +84,30 @@ def test_invisible_landmarks_are_neither_fitted_nor_scored(make_sample, run_eval
     # landmark 1 duplicates landmark 0 but is invisible (NaN) in one train and one test sample
     def pair(split, pixel, point, visible, norm=(2.0, 2.0)):
         second = point if visible else (float('nan'), float('nan'))
-        return make_sample(split, part_pixels=(pixel, ), landmarks=(point, second),
-                           visible=(True, visible), norm=norm)
+        return make_sample(
+            split,
+            part_pixels=(pixel, ),
+            landmarks=(point, second),
+            visible=(True, visible),
+            norm=norm)
 
-    samples = [pair('train', pixel, point, visible=i != 1) for i, (pixel, point) in
-               enumerate(TRAIN + [((1, 1), (2.0, 1.5))])]
+    samples = [
+        pair('train', pixel, point, visible=i != 1)
+        for i, (pixel, point) in enumerate(TRAIN + [((1, 1), (2.0, 1.5))])
+    ]
     samples += [pair('test', (1, 1), (2.0, 1.5), True), pair('test', (1, 1), (2.0, 1.5), False)]
     metrics = run_evaluator(LandmarkRegressionMetric(fit='bias'), samples)
     # the bias fit of either landmark is exact on its visible train rows
     assert metrics['parts/landmark_error'] == pytest.approx(0.0, abs=1e-6)
 
 
-@pytest.mark.parametrize('mode, frame, expected', [
-    ('mae_sum', 'ori_shape', 2 / 3),  # x error 1/3 px in a 4 px input, 8 px original: 2/3 px
-    ('l2_sum', 'ori_shape', 2 / 3),
-    ('mae_sum', 'img_shape', 1 / 3),
-])
+@pytest.mark.parametrize(
+    'mode, frame, expected',
+    [
+        ('mae_sum', 'ori_shape', 2 / 3),  # x error 1/3 px in a 4 px input, 8 px original: 2/3 px
+        ('l2_sum', 'ori_shape', 2 / 3),
+        ('mae_sum', 'img_shape', 1 / 3),
+    ])
 def test_taichi_sums_in_pixels(make_sample, run_evaluator, mode, frame, expected):
     samples = _train(make_sample, ori_hw=(8, 8)) + [_test(make_sample, ori_hw=(8, 8))]
     metric = LandmarkRegressionMetric(mode=mode, error_frame=frame, report_baselines=False)
@@ -107,16 +118,19 @@ def test_taichi_sums_in_pixels(make_sample, run_evaluator, mode, frame, expected
 def test_singular_gram_falls_back_to_ridge(make_sample, run_evaluator):
     # two parts on the same pixel: duplicated centroid columns, X^T X singular. The ridge
     # solution is (nearly) the minimum-norm one, whose predictions equal the one-part fit's.
-    samples = [make_sample('train', part_pixels=(pixel, pixel), landmarks=(point, ))
-               for pixel, point in TRAIN]
-    samples.append(make_sample('test', part_pixels=((1, 1), (1, 1)), landmarks=((2.0, 1.5), ),
-                               norm=(2.0, 2.0)))
+    samples = [
+        make_sample('train', part_pixels=(pixel, pixel), landmarks=(point, ))
+        for pixel, point in TRAIN
+    ]
+    samples.append(
+        make_sample(
+            'test', part_pixels=((1, 1), (1, 1)), landmarks=((2.0, 1.5), ), norm=(2.0, 2.0)))
     metrics = run_evaluator(LandmarkRegressionMetric(report_baselines=False), samples)
     assert metrics['parts/landmark_error'] == pytest.approx(NO_BIAS_PX_ERROR / 2 * 100, rel=1e-4)
 
 
 def test_split_over_ranks_gives_the_same_scores(make_sample, run_evaluator, run_ddp,
-                                                 run_two_chunks):
+                                                run_two_chunks):
     samples = _train(make_sample) + [
         _test(make_sample, norm=(2.0, 2.0)),
         _test(make_sample, norm=(1 / 3, 1.0)),
@@ -125,9 +139,10 @@ def test_split_over_ranks_gives_the_same_scores(make_sample, run_evaluator, run_
     single = run_evaluator(LandmarkRegressionMetric(), samples)
     single = {key.split('/')[1]: value for key, value in single.items()}
     assert run_ddp(LandmarkRegressionMetric, samples) == pytest.approx(single)  # 6 + 0 padding
-    assert run_ddp(LandmarkRegressionMetric, samples[:5]) == pytest.approx(
-        {key.split('/')[1]: value for key, value in
-         run_evaluator(LandmarkRegressionMetric(), samples[:5]).items()})  # 5 + 1 padded
+    assert run_ddp(LandmarkRegressionMetric, samples[:5]) == pytest.approx({
+        key.split('/')[1]: value
+        for key, value in run_evaluator(LandmarkRegressionMetric(), samples[:5]).items()
+    })  # 5 + 1 padded
     assert run_two_chunks(LandmarkRegressionMetric, samples) == pytest.approx(single)
 
 

@@ -17,8 +17,8 @@ def _conv_weights(module: nn.Module) -> torch.Tensor:
 def test_block_counts_and_no_layer4(depth, blocks):
     net = TruncatedResNet(depth=depth, base_channels=8)
     assert (len(net.layer1), len(net.layer2), len(net.layer3)) == blocks
-    assert all(isinstance(b, BasicBlock) for layer in (net.layer1, net.layer2, net.layer3)
-               for b in layer)
+    assert all(
+        isinstance(b, BasicBlock) for layer in (net.layer1, net.layer2, net.layer3) for b in layer)
     assert not hasattr(net, 'layer4') and not hasattr(net, 'fc')
 
 
@@ -29,8 +29,10 @@ def test_same_parameters_as_torchvision_up_to_layer3(depth, factory):
     with torch.device('meta'):
         reference = factory()
         ours = TruncatedResNet(depth=depth, base_channels=64)
-    expected = {k: v.shape for k, v in reference.state_dict().items()
-                if not k.startswith(('layer4', 'fc'))}
+    expected = {
+        k: v.shape
+        for k, v in reference.state_dict().items() if not k.startswith(('layer4', 'fc'))
+    }
     assert {k: v.shape for k, v in ours.state_dict().items()} == expected
 
 
@@ -42,11 +44,13 @@ def test_layer3_stride_one_as_in_the_paper():
     assert net.layer1[0].downsample is None
 
 
-@pytest.mark.parametrize('stem_pool, strides, stride', [
-    (False, (1, 2, 1), 4),  # paper: 32x32 maps at 128 px (base config)
-    (False, (1, 2, 2), 8),  # official shipped configs: 16x16 maps at 128 px
-    (True, (1, 2, 1), 8),  # torchvision stem with layer3 stride 1
-])
+@pytest.mark.parametrize(
+    'stem_pool, strides, stride',
+    [
+        (False, (1, 2, 1), 4),  # paper: 32x32 maps at 128 px (base config)
+        (False, (1, 2, 2), 8),  # official shipped configs: 16x16 maps at 128 px
+        (True, (1, 2, 1), 8),  # torchvision stem with layer3 stride 1
+    ])
 def test_output_stride_and_channels(stem_pool, strides, stride):
     net = TruncatedResNet(depth=18, strides=strides, stem_pool=stem_pool, base_channels=8)
     assert net.output_stride == stride and net.out_channels == 32

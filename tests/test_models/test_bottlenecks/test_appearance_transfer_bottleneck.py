@@ -49,8 +49,8 @@ def test_batched_broadcast_matches_per_sample():
     out = bottleneck(maps, appearance, other)
     assert out.shape == (3, 7, 5, 6)
     for i in range(3):
-        torch.testing.assert_close(out[i:i + 1], bottleneck(maps[i:i + 1], appearance[i:i + 1],
-                                                            other[i:i + 1]))
+        torch.testing.assert_close(out[i:i + 1],
+                                   bottleneck(maps[i:i + 1], appearance[i:i + 1], other[i:i + 1]))
 
 
 def test_constant_appearance_is_reproduced():
@@ -92,8 +92,9 @@ def test_hard_expand_paints_the_argmax_part_with_the_soft_gradient():
 
 
 def test_registered():
-    assert isinstance(MODELS.build(dict(type='AppearanceTransferBottleneck', eps=1e-4)),
-                      AppearanceTransferBottleneck)
+    assert isinstance(
+        MODELS.build(dict(type='AppearanceTransferBottleneck', eps=1e-4)),
+        AppearanceTransferBottleneck)
 
 
 def test_bad_inputs():

@@ -14,8 +14,10 @@ NO_WARP = dict(point_std=0.0, extra_point_std=0.0, translation_std=0.0)
 
 def _batch(batch: int = 2, size: int = 16, seed: int = 0) -> dict:
     generator = torch.Generator().manual_seed(seed)
-    return dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                                      generator=generator) for _ in range(batch)])
+    return dict(inputs=[
+        torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=generator)
+        for _ in range(batch)
+    ])
 
 
 def _fixed_tps(pre: TPSPairPreprocessor, translation):
@@ -24,8 +26,9 @@ def _fixed_tps(pre: TPSPairPreprocessor, translation):
     def sample_tps(num, device, dtype):
         n = pre.grid_size**2
         affine = torch.tensor([translation, [1.0, 0.0], [0.0, 1.0]], dtype=dtype, device=device)
-        return (pre.control_points.expand(num, n, 2), torch.zeros(num, n, 2, dtype=dtype),
-                affine.expand(num, 3, 2))
+        return (pre.control_points.expand(num, n,
+                                          2), torch.zeros(num, n, 2,
+                                                          dtype=dtype), affine.expand(num, 3, 2))
 
     return sample_tps
 
@@ -84,8 +87,9 @@ def test_training_shapes_and_masks():
 
 
 def test_given_data_samples_get_the_masks():
-    samples = [PartDataSample(metainfo=dict(img_shape=(16, 16), img_path=f'{i}.png'))
-               for i in range(2)]
+    samples = [
+        PartDataSample(metainfo=dict(img_shape=(16, 16), img_path=f'{i}.png')) for i in range(2)
+    ]
     out = TPSPairPreprocessor()(dict(**_batch(), data_samples=samples), training=True)
     assert len(out['data_samples']) == 2
     assert all(TPS_MASK_KEY in s and s.metainfo['img_path'] == f'{i}.png'
@@ -97,11 +101,11 @@ def test_identity_when_all_stds_are_zero():
     data = _batch(size=16)
     plain = pre(dict(data), training=False)['inputs']
     out = pre(dict(data), training=True)
-    torch.testing.assert_close(out['inputs'], plain[:, None].expand(2, 2, 3, 16, 16),
-                               atol=1e-4, rtol=0)
+    torch.testing.assert_close(
+        out['inputs'], plain[:, None].expand(2, 2, 3, 16, 16), atol=1e-4, rtol=0)
     for sample in out['data_samples']:
-        torch.testing.assert_close(sample.get(TPS_MASK_KEY).data, torch.ones(2, 16, 16),
-                                   atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            sample.get(TPS_MASK_KEY).data, torch.ones(2, 16, 16), atol=1e-5, rtol=0)
 
 
 def test_deterministic_under_a_seed():
@@ -184,8 +188,8 @@ def test_warp_equals_jakab_formula():
 
 def test_data_samples_batch_mismatch():
     with pytest.raises(ValueError, match='data_samples'):
-        TPSPairPreprocessor()(dict(**_batch(batch=2), data_samples=[PartDataSample()]),
-                              training=True)
+        TPSPairPreprocessor()(
+            dict(**_batch(batch=2), data_samples=[PartDataSample()]), training=True)
 
 
 @pytest.mark.parametrize('mode', ['border', 'reflection'])

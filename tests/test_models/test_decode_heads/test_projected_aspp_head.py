@@ -11,13 +11,23 @@ NORM = dict(type='BN', requires_grad=True)
 
 def _head(in_channels=16, channels=8, num_classes=3, **kwargs):
     kwargs.setdefault('dropout_ratio', 0.0)
-    return ProjectedASPPHead(in_channels=in_channels, channels=channels, num_classes=num_classes,
-                             dilations=(1, 2, 3, 4), norm_cfg=NORM, **kwargs)
+    return ProjectedASPPHead(
+        in_channels=in_channels,
+        channels=channels,
+        num_classes=num_classes,
+        dilations=(1, 2, 3, 4),
+        norm_cfg=NORM,
+        **kwargs)
 
 
 def test_parameter_count_equals_torchvision_deeplab_head():
-    ours = ProjectedASPPHead(in_channels=2048, channels=256, num_classes=9,
-                             dilations=(1, 12, 24, 36), dropout_ratio=0.0, norm_cfg=NORM)
+    ours = ProjectedASPPHead(
+        in_channels=2048,
+        channels=256,
+        num_classes=9,
+        dilations=(1, 12, 24, 36),
+        dropout_ratio=0.0,
+        norm_cfg=NORM)
     reference = DeepLabHead(2048, 9)
     count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
     assert count(ours) == count(reference)
@@ -51,8 +61,14 @@ def test_outputs_equal_torchvision_with_the_same_weights():
 
 
 def test_trains_and_is_registered():
-    head = MODELS.build(dict(type='ProjectedASPPHead', in_channels=16, channels=8, num_classes=3,
-                             dilations=(1, 2), norm_cfg=NORM))
+    head = MODELS.build(
+        dict(
+            type='ProjectedASPPHead',
+            in_channels=16,
+            channels=8,
+            num_classes=3,
+            dilations=(1, 2),
+            norm_cfg=NORM))
     out = head([torch.randn(2, 16, 5, 5)])
     assert out.shape == (2, 3, 5, 5)
     out.sum().backward()

@@ -49,13 +49,17 @@ def test_sixteen_by_sixteen_maps_option_upsamples_x8():
 
 def test_gaussian_init_sigma():
     decoder = DisPartDecoder(in_channels=66, channels=(64, 64, 32, 32, 16, 16, 16), init_std=0.01)
-    weights = torch.cat([m.weight.flatten() for m in decoder.modules()
-                         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    weights = torch.cat([
+        m.weight.flatten() for m in decoder.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ])
     assert weights.std().item() == pytest.approx(0.01, rel=0.03)
-    assert all(torch.equal(m.bias, torch.zeros_like(m.bias)) for m in decoder.modules()
-               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
-    assert all(torch.equal(m.weight, torch.ones_like(m.weight)) for m in decoder.modules()
-               if isinstance(m, nn.BatchNorm2d))
+    assert all(
+        torch.equal(m.bias, torch.zeros_like(m.bias)) for m in decoder.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)))
+    assert all(
+        torch.equal(m.weight, torch.ones_like(m.weight)) for m in decoder.modules()
+        if isinstance(m, nn.BatchNorm2d))
 
 
 @pytest.mark.parametrize('kernel_size, reach', [(1, 1), (3, 4)])

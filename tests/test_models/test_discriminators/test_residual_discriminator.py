@@ -37,8 +37,8 @@ def test_residual_block_by_hand():
 
 
 def test_forward_and_no_normalisation():
-    disc = MODELS.build(dict(type='GANSegDiscriminator', channels=(4, 8), image_size=8,
-                             fc_channels=6))
+    disc = MODELS.build(
+        dict(type='GANSegDiscriminator', channels=(4, 8), image_size=8, fc_channels=6))
     assert disc(torch.randn(3, 3, 8, 8)).shape == (3, 1)
     norms = (nn.BatchNorm2d, nn.InstanceNorm2d, nn.GroupNorm, nn.LayerNorm)
     assert not any(isinstance(m, norms) for m in disc.modules())

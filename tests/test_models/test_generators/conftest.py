@@ -4,9 +4,18 @@ import torch
 
 from partseg.models.generators import GANSegGenerator
 
-TINY = dict(z_dim=8, emb_dim=8, spade_hidden=8, adain_hidden=8, feature_map_sizes=(8, 8, 16),
-            mask_channels=(16, 8, 8), fg_channels=(16, 8, 8), bg_channels=(16, 8, 8),
-            heatmap_type='linear', scale_type='mean_abs', init_cfg=None)
+TINY = dict(
+    z_dim=8,
+    emb_dim=8,
+    spade_hidden=8,
+    adain_hidden=8,
+    feature_map_sizes=(8, 8, 16),
+    mask_channels=(16, 8, 8),
+    fg_channels=(16, 8, 8),
+    bg_channels=(16, 8, 8),
+    heatmap_type='linear',
+    scale_type='mean_abs',
+    init_cfg=None)
 
 
 def _spread_parts(num_parts=3, n_per=4, batch_size=2, seed=0):

@@ -11,12 +11,21 @@ from partseg.structures import PartDataSample
 
 TINY_GANSEG = dict(
     type='GANSeg',
-    generator=dict(type='GANSegGenerator', num_parts=2, z_dim=8, emb_dim=8, spade_hidden=8,
-                   adain_hidden=8, feature_map_sizes=(8, 16), mask_channels=(16, 8),
-                   fg_channels=(16, 8), bg_channels=(16, 8), margin=4, heatmap_type='linear',
-                   scale_type='mean_abs'),
-    discriminator=dict(type='GANSegDiscriminator', channels=(8, 8), image_size=16,
-                       fc_channels=8))
+    generator=dict(
+        type='GANSegGenerator',
+        num_parts=2,
+        z_dim=8,
+        emb_dim=8,
+        spade_hidden=8,
+        adain_hidden=8,
+        feature_map_sizes=(8, 16),
+        mask_channels=(16, 8),
+        fg_channels=(16, 8),
+        bg_channels=(16, 8),
+        margin=4,
+        heatmap_type='linear',
+        scale_type='mean_abs'),
+    discriminator=dict(type='GANSegDiscriminator', channels=(8, 8), image_size=16, fc_channels=8))
 
 
 def saved_tensor_count(function):
@@ -125,10 +134,12 @@ def test_ganseg_train_steps_match():
     torch.manual_seed(0)
     plain, checkpointed = pair(MODELS.build(TINY_GANSEG))
     assert checkpointed.generator.mask_generator.blocks[0].with_cp
-    optim = dict(generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
-                 discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
-    data = dict(inputs=[torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8) for _ in range(2)],
-                data_samples=[PartDataSample() for _ in range(2)])
+    optim = dict(
+        generator=dict(optimizer=dict(type='Adam', lr=1e-3)),
+        discriminator=dict(optimizer=dict(type='Adam', lr=1e-3)))
+    data = dict(
+        inputs=[torch.randint(0, 256, (3, 16, 16), dtype=torch.uint8) for _ in range(2)],
+        data_samples=[PartDataSample() for _ in range(2)])
     for model in (plain, checkpointed):
         wrappers = MultipleOptimWrapperConstructor(copy.deepcopy(optim))(model)
         torch.manual_seed(1)

@@ -8,9 +8,16 @@ from partseg.registry import MODELS
 
 def build(mode='xy'):
     torch.manual_seed(0)
-    return MODELS.build(dict(type='BackgroundGenerator', z_dim=8, emb_dim=4, channels=(8, 4),
-                             feature_map_sizes=(4, 8), adain_hidden=4,
-                             bg_position_mode=mode, margin=4)).eval()
+    return MODELS.build(
+        dict(
+            type='BackgroundGenerator',
+            z_dim=8,
+            emb_dim=4,
+            channels=(8, 4),
+            feature_map_sizes=(4, 8),
+            adain_hidden=4,
+            bg_position_mode=mode,
+            margin=4)).eval()
 
 
 def test_output_and_mlp():

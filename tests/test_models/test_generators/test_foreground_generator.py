@@ -16,8 +16,15 @@ def capture_styles(gen):
 
 def test_embedding_map_eq7_by_hand():
     # W_fg = sum_k M_k w_k, replication-padded by the margin (official code)
-    gen = MODELS.build(dict(type='ForegroundGenerator', num_parts=2, emb_dim=2, channels=(4, ),
-                            feature_map_sizes=(4, ), spade_hidden=2, margin=1))
+    gen = MODELS.build(
+        dict(
+            type='ForegroundGenerator',
+            num_parts=2,
+            emb_dim=2,
+            channels=(4, ),
+            feature_map_sizes=(4, ),
+            spade_hidden=2,
+            margin=1))
     styles = capture_styles(gen)
     masks = torch.zeros(1, 3, 4, 4)
     masks[0, 0] = 7.0  # the background channel must not enter Eq. (7)
@@ -36,8 +43,8 @@ def test_embedding_map_eq7_by_hand():
 
 def test_masks_are_resized_to_each_block():
     # masks at 4 px, blocks at 2 and 4 px: the 2-px style is the 2x2 average (bilinear, 0.5x)
-    gen = ForegroundGenerator(1, emb_dim=1, channels=(4, 2), feature_map_sizes=(2, 4),
-                              spade_hidden=2, margin=0)
+    gen = ForegroundGenerator(
+        1, emb_dim=1, channels=(4, 2), feature_map_sizes=(2, 4), spade_hidden=2, margin=0)
     styles = capture_styles(gen)
     masks = torch.zeros(1, 2, 4, 4)
     masks[0, 1] = torch.arange(16.0).view(4, 4)
@@ -48,8 +55,8 @@ def test_masks_are_resized_to_each_block():
 
 def test_start_tensor_follows_part_locations():
     torch.manual_seed(0)
-    gen = ForegroundGenerator(2, emb_dim=4, channels=(8, 4), feature_map_sizes=(4, 8),
-                              spade_hidden=4, margin=2).eval()
+    gen = ForegroundGenerator(
+        2, emb_dim=4, channels=(8, 4), feature_map_sizes=(4, 8), spade_hidden=4, margin=2).eval()
     masks = torch.softmax(torch.randn(1, 3, 8, 8), 1)
     emb = torch.randn(1, 2, 4)
     locations = torch.zeros(1, 2, 2)

@@ -16,10 +16,16 @@ def test_outputs(tiny_generator):
     assert noise['bg_position'].abs().max() <= 1
     out = gen(noise)
     shapes = {key: tuple(value.shape) for key, value in out.items()}
-    assert shapes == {'image': (2, 3, 16, 16), 'masks': (2, 4, 16, 16),
-                      'heatmaps': (2, 3, 16, 16), 'mask_grid': (16, 16, 2),
-                      'points': (2, 3, 4, 2), 'part_locations': (2, 3, 2), 'part_scales': (2, 3),
-                      'part_embeddings': (2, 3, 8)}
+    assert shapes == {
+        'image': (2, 3, 16, 16),
+        'masks': (2, 4, 16, 16),
+        'heatmaps': (2, 3, 16, 16),
+        'mask_grid': (16, 16, 2),
+        'points': (2, 3, 4, 2),
+        'part_locations': (2, 3, 2),
+        'part_scales': (2, 3),
+        'part_embeddings': (2, 3, 8)
+    }
     assert out['image'].abs().max() <= 1  # tanh
     assert torch.allclose(out['masks'].sum(1), torch.ones(2, 16, 16), atol=1e-5)
     assert torch.equal(out['mask_grid'], margin_grid(16, 16, margin=0))
@@ -77,9 +83,14 @@ def test_translation_equivariance(tiny_generator, spread_parts, shift_px):
     delta = torch.tensor([dx * 2 / 8, dy * 2 / 8])
 
     def place_points(offset):
+
         def hook(module, inputs, out):
-            return {**out, 'points': points + offset, 'part_locations': locations + offset,
-                    'part_scales': scales}
+            return {
+                **out, 'points': points + offset,
+                'part_locations': locations + offset,
+                'part_scales': scales
+            }
+
         return gen.point_generator.register_forward_hook(hook)
 
     noise = gen.sample_noise(2)
@@ -110,18 +121,24 @@ def test_official_parameter_counts():
     official = dict(point_mlp_layers=5, app_mlp_layers=4, bg_mlp_layers=4)
     with torch.device('meta'):
         celeba = GANSegGenerator(8, **official)
-        cub = GANSegGenerator(8, feature_map_sizes=(32, 32, 64, 64, 128, 128),
-                              mask_channels=(512, 64, 64, 64, 64, 64),
-                              fg_channels=(512, 256, 256, 128, 128, 64),
-                              bg_channels=(512, 256, 256, 128, 128, 64), **official)
+        cub = GANSegGenerator(
+            8,
+            feature_map_sizes=(32, 32, 64, 64, 128, 128),
+            mask_channels=(512, 64, 64, 64, 64, 64),
+            fg_channels=(512, 256, 256, 128, 128, 64),
+            bg_channels=(512, 256, 256, 128, 128, 64),
+            **official)
     assert count(celeba) == 17_793_225
     assert count(cub) == 23_221_833
     # Flowers: the official single_final head, one 1x1 conv 64 -> 3 (195) instead of 38,659
     with torch.device('meta'):
-        flowers = GANSegGenerator(8, feature_map_sizes=(32, 32, 64, 64, 128, 128),
-                                  mask_channels=(512, 64, 64, 64, 64, 64),
-                                  fg_channels=(512, 256, 256, 128, 128, 64),
-                                  bg_channels=(512, 256, 256, 128, 128, 64), rgb_head='conv1x1',
-                                  **official)
+        flowers = GANSegGenerator(
+            8,
+            feature_map_sizes=(32, 32, 64, 64, 128, 128),
+            mask_channels=(512, 64, 64, 64, 64, 64),
+            fg_channels=(512, 256, 256, 128, 128, 64),
+            bg_channels=(512, 256, 256, 128, 128, 64),
+            rgb_head='conv1x1',
+            **official)
     assert count(flowers) == 23_221_833 - 38_659 + 195
     assert celeba.image_size == cub.image_size == 128

@@ -9,8 +9,15 @@ from partseg.registry import MODELS
 
 def build_mask_generator(**overrides):
     torch.manual_seed(0)
-    cfg = dict(type='MaskGenerator', num_parts=3, n_per=4, emb_dim=8, channels=(16, 8, 8),
-               feature_map_sizes=(8, 8, 16), spade_hidden=8, heatmap_type='linear')
+    cfg = dict(
+        type='MaskGenerator',
+        num_parts=3,
+        n_per=4,
+        emb_dim=8,
+        channels=(16, 8, 8),
+        feature_map_sizes=(8, 8, 16),
+        spade_hidden=8,
+        heatmap_type='linear')
     return MODELS.build({**cfg, **overrides}).eval()
 
 
@@ -63,8 +70,8 @@ def test_translation_equivariance(shift_px, spread_parts):
     moved, _ = gen(points + delta, locations + delta, scales, emb)
     sx, sy = 2 * dx, 2 * dy
     shifted = torch.roll(base, (sy, sx), (-2, -1))
-    valid = (slice(None), slice(None), slice(max(sy, 0), 16 + min(sy, 0)),
-             slice(max(sx, 0), 16 + min(sx, 0)))
+    valid = (slice(None), slice(None), slice(max(sy, 0),
+                                             16 + min(sy, 0)), slice(max(sx, 0), 16 + min(sx, 0)))
     assert torch.allclose(moved[valid], shifted[valid], atol=1e-5)
     assert (moved - base).abs().max() > 1e-2  # the masks do move (1000x the tolerance)
 

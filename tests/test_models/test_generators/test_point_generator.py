@@ -24,8 +24,16 @@ def test_part_scales_eq1_by_hand():
 
 def test_forward_by_hand():
     # one-layer MLPs with zero weights: the biases set the raw outputs
-    gen = MODELS.build(dict(type='PointGenerator', num_parts=2, n_per=2, z_dim=3, emb_dim=2,
-                            point_mlp_layers=1, app_mlp_layers=1, point_divisor=20.0))
+    gen = MODELS.build(
+        dict(
+            type='PointGenerator',
+            num_parts=2,
+            n_per=2,
+            z_dim=3,
+            emb_dim=2,
+            point_mlp_layers=1,
+            app_mlp_layers=1,
+            point_divisor=20.0))
     points = torch.tensor([[0.1, 0.2], [0.3, 0.4], [-0.5, 0.0], [-0.5, 0.6]])  # part 1, part 2
     with torch.no_grad():
         gen.point_mlp[0].weight.zero_()
@@ -36,14 +44,16 @@ def test_forward_by_hand():
     out = gen(torch.randn(1, 3), torch.randn(1, 3))
     assert out['points'].shape == (1, 2, 2, 2)
     assert torch.allclose(out['points'][0].flatten(0, 1), points, atol=1e-6)
-    assert out['part_locations'][0].tolist() == [pytest.approx([0.2, 0.3]),
-                                                 pytest.approx([-0.5, 0.3])]
+    assert out['part_locations'][0].tolist() == [
+        pytest.approx([0.2, 0.3]), pytest.approx([-0.5, 0.3])
+    ]
     # sigma = sqrt(sum |offset|^2 / (n_per - 1)): part 1 offsets (+-0.1, +-0.1) -> 0.2;
     # part 2 offsets (0, +-0.3) -> sqrt(0.18)
     assert out['part_scales'][0].tolist() == pytest.approx([0.2, math.sqrt(0.18)], abs=1e-5)
     # Eq. (3): w_k = w_dynamic * w_k^const
-    assert out['part_embeddings'][0].tolist() == [pytest.approx([2.0, 3.0]),
-                                                  pytest.approx([-2.0, 1.5])]
+    assert out['part_embeddings'][0].tolist() == [
+        pytest.approx([2.0, 3.0]), pytest.approx([-2.0, 1.5])
+    ]
 
 
 def test_noise_sources_are_independent():

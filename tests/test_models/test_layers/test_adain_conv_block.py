@@ -43,8 +43,13 @@ def test_adain_per_sample_per_channel_by_hand():
 
 def test_conv_block_by_hand():
     # conv3x3(leaky(AdaIN(x))) with AdaIN = BN and a centre-tap identity conv: leaky(BN(x))
-    block = MODELS.build(dict(type='AdaINConvBlock', in_channels=1, out_channels=1,
-                              style_channels=2, hidden_channels=2))
+    block = MODELS.build(
+        dict(
+            type='AdaINConvBlock',
+            in_channels=1,
+            out_channels=1,
+            style_channels=2,
+            hidden_channels=2))
     with torch.no_grad():
         for fc in (block.adain.fc_gamma, block.adain.fc_beta):
             fc.weight.zero_()

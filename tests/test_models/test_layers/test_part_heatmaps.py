@@ -39,8 +39,8 @@ def test_gaussian_uses_both_axes():
 def test_linear_cone_official_by_hand():
     # clamp(1 - d / tau, 0) with tau = 2: d = 0, 1, sqrt(2), 3 -> 1, 0.5, 1 - sqrt(2)/2, 0
     grid = grid_of([[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [3.0, 0.0]]])
-    heatmaps = MODELS.build(dict(type='PartHeatmaps', heatmap_type='linear', eps=0.0))(
-        torch.zeros(1, 1, 2), torch.full((1, 1), 2.0), grid)
+    heatmaps = MODELS.build(dict(type='PartHeatmaps', heatmap_type='linear',
+                                 eps=0.0))(torch.zeros(1, 1, 2), torch.full((1, 1), 2.0), grid)
     expected = [1.0, 0.5, 1 - math.sqrt(2) / 2, 0.0]
     assert heatmaps[0, 0, 0].tolist() == pytest.approx(expected, abs=1e-6)
 

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from partseg.models.layers import (RelativePositionalEncoding, check_feature_map_sizes,
-                                   crop_margin, margin_grid, upsample_and_crop, upsample_flags)
+from partseg.models.layers import (RelativePositionalEncoding, check_feature_map_sizes, crop_margin,
+                                   margin_grid, upsample_and_crop, upsample_flags)
 
 
 def test_margin_grid_centres_by_hand():

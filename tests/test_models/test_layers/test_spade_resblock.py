@@ -69,8 +69,13 @@ def test_spade_shape_mismatch():
 def test_resblock_parameter_count_by_hand():
     # SPADE(C, S=1, hidden 4): shared 1*4*9+4 = 40, gamma and beta 4*C*9+C each -> C=2: 188
     # conv1 2->2: 38, conv2 2->3: 57, learned shortcut: SPADE(2) 188 + conv 2->3 57
-    block = MODELS.build(dict(type='SPADEResBlock', in_channels=2, out_channels=3,
-                              style_channels=1, hidden_channels=4))
+    block = MODELS.build(
+        dict(
+            type='SPADEResBlock',
+            in_channels=2,
+            out_channels=3,
+            style_channels=1,
+            hidden_channels=4))
     assert sum(p.numel() for p in block.parameters()) == 188 + 38 + 188 + 57 + 188 + 57
     # official sizes: a 64 -> 64 block with D_emb 64 and hidden 128 has no learned shortcut
     assert sum(p.numel() for p in SPADEResBlock(64, 64, 64).parameters()) == 516736

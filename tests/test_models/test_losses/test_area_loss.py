@@ -23,8 +23,8 @@ def test_heatmap_area_paper_by_hand():
     points = torch.zeros(2, 2, 4, 2)
     loss = AreaLoss()
     assert loss(masks, heatmaps, points).item() == pytest.approx((0.5 + 3.0) / 2)
-    assert MODELS.build(dict(type='AreaLoss', loss_weight=2.0))(
-        masks, heatmaps, points).item() == pytest.approx(3.5)
+    assert MODELS.build(dict(type='AreaLoss', loss_weight=2.0))(masks, heatmaps,
+                                                                points).item() == pytest.approx(3.5)
 
 
 def test_point_spread_area_official_by_hand():

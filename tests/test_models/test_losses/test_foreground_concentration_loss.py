@@ -57,7 +57,8 @@ def test_coordinate_range_scales_the_variance():
     fg[0, 0, 0] = fg[0, 0, 2] = 0.5
     maps = _maps(fg)
     # (-1, 1) doubles distances: 4/9. Pixel units (0, 3): centres 0.5 and 2.5, 1 away: 1.
-    assert ForegroundConcentrationLoss(coordinate_range=(-1, 1))(maps).item() == pytest.approx(4 / 9)
+    assert ForegroundConcentrationLoss(coordinate_range=(-1,
+                                                         1))(maps).item() == pytest.approx(4 / 9)
     assert ForegroundConcentrationLoss(coordinate_range=(0, 3))(maps).item() == pytest.approx(1.0)
 
 

@@ -11,11 +11,10 @@ def test_gan_loss_real_and_fake_by_hand():
     logits = torch.tensor([[0.0], [math.log(3.0)]])
     loss = GANLoss()
     # judged real: softplus(-0) = ln 2, softplus(-ln 3) = ln(1 + 1/3) = ln(4/3)
-    assert math.isclose(loss(logits, True).item(), (math.log(2) + math.log(4 / 3)) / 2,
-                        rel_tol=1e-6)
+    assert math.isclose(
+        loss(logits, True).item(), (math.log(2) + math.log(4 / 3)) / 2, rel_tol=1e-6)
     # judged fake: softplus(0) = ln 2, softplus(ln 3) = ln(1 + 3) = ln 4
-    assert math.isclose(loss(logits, False).item(), (math.log(2) + math.log(4)) / 2,
-                        rel_tol=1e-6)
+    assert math.isclose(loss(logits, False).item(), (math.log(2) + math.log(4)) / 2, rel_tol=1e-6)
 
 
 def test_gan_loss_weight_and_registry():

@@ -5,8 +5,8 @@ import torch
 from partseg.models.losses import GeometricConcentrationLoss
 
 # 3x3 grid with coordinates x, y in {-1, 0, 1}: grid[i, j] = (x_j, y_i)
-_ys, _xs = torch.meshgrid(torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-1.0, 0.0, 1.0]),
-                          indexing='ij')
+_ys, _xs = torch.meshgrid(
+    torch.tensor([-1.0, 0.0, 1.0]), torch.tensor([-1.0, 0.0, 1.0]), indexing='ij')
 GRID = torch.stack([_xs, _ys], -1)  # (3, 3, 2)
 
 

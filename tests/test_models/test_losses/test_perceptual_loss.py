@@ -77,8 +77,7 @@ def test_masked_input_layer_by_hand():
     expected = (sq * mask).sum() / (3 * mask.sum())
     assert loss(pred, target, mask).item() == pytest.approx(expected.item(), rel=1e-5)
     official = _random_loss(layers=('input', ), mask_reduction='mean')
-    assert official(pred, target, mask).item() == pytest.approx((sq * mask).mean().item(),
-                                                                rel=1e-5)
+    assert official(pred, target, mask).item() == pytest.approx((sq * mask).mean().item(), rel=1e-5)
 
 
 def test_running_mean_weights_refresh_exactly_at_interval():
@@ -131,8 +130,12 @@ def test_backward_through_the_refresh_step():
 
 
 def test_fixed_weights():
-    loss = _random_loss(layers=('input', 'conv1_2'), layer_weighting='fixed',
-                        layer_weights=(2.0, 0.5), weight_update_interval=1, loss_weight=1.5)
+    loss = _random_loss(
+        layers=('input', 'conv1_2'),
+        layer_weighting='fixed',
+        layer_weights=(2.0, 0.5),
+        weight_update_interval=1,
+        loss_weight=1.5)
     loss.train()
     pred, target = torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16)
     d = _hand_distances(pred, target, loss)
@@ -142,12 +145,14 @@ def test_fixed_weights():
     assert torch.equal(loss.layer_weights, torch.tensor([2.0, 0.5]))
 
 
-@pytest.mark.parametrize('num, chunks, masked, reduction', [
-    (4, 2, False, 'mask_sum'),  # one slice per TPS view of a DisPart batch
-    (5, 2, True, 'mask_sum'),  # uneven slices (3 + 2)
-    (5, 3, True, 'mean'),
-    (1, 3, False, 'mask_sum'),  # more slices than images: the empty ones are skipped
-])
+@pytest.mark.parametrize(
+    'num, chunks, masked, reduction',
+    [
+        (4, 2, False, 'mask_sum'),  # one slice per TPS view of a DisPart batch
+        (5, 2, True, 'mask_sum'),  # uneven slices (3 + 2)
+        (5, 3, True, 'mean'),
+        (1, 3, False, 'mask_sum'),  # more slices than images: the empty ones are skipped
+    ])
 def test_feature_chunks_same_loss_and_gradient(num, chunks, masked, reduction):
     """feature_chunks runs the VGG slice by slice; the loss and its gradient do not change."""
     kwargs = dict(layers=('input', 'conv1_2', 'conv2_2'), mask_reduction=reduction)
@@ -202,7 +207,9 @@ def test_pretrained_path_loads_and_init_weights_restores(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter('error')  # no random-init warning
         loss = MODELS.build(
-            dict(type='PerceptualLoss', layers=('input', 'conv1_2', 'conv2_2'), pretrained=str(path)))
+            dict(
+                type='PerceptualLoss', layers=('input', 'conv1_2', 'conv2_2'),
+                pretrained=str(path)))
     for key, value in loss.vgg.state_dict().items():
         assert torch.equal(value, state[f'features.{key}'])
     loss.vgg[0].weight.data.zero_()

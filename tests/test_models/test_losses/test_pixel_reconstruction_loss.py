@@ -23,7 +23,8 @@ def test_l1_and_l2():
 def test_mask():
     pred, target = _pair()
     loss = PixelReconstructionLoss()
-    assert loss(pred, target, torch.ones(1, 1, 1, 2)).item() == pytest.approx(loss(pred, target).item())
+    assert loss(pred, target, torch.ones(1, 1, 1,
+                                         2)).item() == pytest.approx(loss(pred, target).item())
     # only the left pixel counts: (0.5 + 0) / (2 channels * 1 pixel)
     mask = torch.tensor([[[[1.0, 0.0]]]])
     assert loss(pred, target, mask).item() == pytest.approx(0.25)

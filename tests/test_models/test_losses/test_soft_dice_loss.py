@@ -28,12 +28,18 @@ def test_ignore_index_and_loss_name():
 
 
 def test_inside_mmseg_decode_head():
+    from mmengine.structures import PixelData
     from mmseg.models.decode_heads import FCNHead
     from mmseg.structures import SegDataSample
-    from mmengine.structures import PixelData
-    head = FCNHead(in_channels=4, channels=4, num_convs=1, num_classes=3,
-                   loss_decode=[dict(type='CrossEntropyLoss', loss_weight=0.5),
-                                dict(type='partseg.SoftDiceLoss', loss_weight=0.5)])
+    head = FCNHead(
+        in_channels=4,
+        channels=4,
+        num_convs=1,
+        num_classes=3,
+        loss_decode=[
+            dict(type='CrossEntropyLoss', loss_weight=0.5),
+            dict(type='partseg.SoftDiceLoss', loss_weight=0.5)
+        ])
     sample = SegDataSample()
     sample.gt_sem_seg = PixelData(data=torch.randint(0, 3, (1, 8, 8)))
     losses = head.loss_by_feat(torch.randn(1, 3, 8, 8), [sample])

@@ -39,6 +39,7 @@ def test_check_num_parts_accepts():
 
 
 def test_constructor_validates_k():
+
     class Bad(HalfSplitSegmentor):
 
         def __init__(self):
@@ -75,8 +76,8 @@ def test_upsampled_logits_are_bilinear_and_argmax_matches():
     model = HalfSplitSegmentor()
     inputs = torch.zeros(1, 3, 8, 8)
     sample = model(inputs, [PartDataSample(metainfo=dict(img_shape=(8, 8)))], mode='predict')[0]
-    expected = F.interpolate(model.part_logits(inputs), size=(8, 8), mode='bilinear',
-                             align_corners=False)[0]
+    expected = F.interpolate(
+        model.part_logits(inputs), size=(8, 8), mode='bilinear', align_corners=False)[0]
     torch.testing.assert_close(sample.seg_logits.data, expected)
     # column 3 lies left of the 4x4 map's centre line: 0.75 * 1 + 0.25 * (-1) = 0.5 for part 1
     torch.testing.assert_close(sample.seg_logits.data[:, 0, 3], torch.tensor([0.0, 0.5, -0.5]))
@@ -86,10 +87,15 @@ def test_upsampled_logits_are_bilinear_and_argmax_matches():
 def test_padding_is_cropped_to_img_shape():
     # two images of different sizes, padded bottom/right to 16 x 16 by the data preprocessor
     model = HalfSplitSegmentor(stride=1)
-    data = dict(inputs=[torch.zeros(3, 16, 16, dtype=torch.uint8),
-                        torch.zeros(3, 8, 12, dtype=torch.uint8)],
-                data_samples=[PartDataSample(metainfo=dict(img_shape=(16, 16))),
-                              PartDataSample(metainfo=dict(img_shape=(8, 12)))])
+    data = dict(
+        inputs=[
+            torch.zeros(3, 16, 16, dtype=torch.uint8),
+            torch.zeros(3, 8, 12, dtype=torch.uint8)
+        ],
+        data_samples=[
+            PartDataSample(metainfo=dict(img_shape=(16, 16))),
+            PartDataSample(metainfo=dict(img_shape=(8, 12)))
+        ])
     samples = model.val_step(data)
     assert samples[0].seg_logits.shape == (16, 16)
     assert samples[1].seg_logits.shape == (8, 12)

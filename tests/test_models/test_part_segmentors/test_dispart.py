@@ -25,8 +25,8 @@ TINY = dict(
     appearance_encoder=dict(
         type='TruncatedResNet', depth=34, strides=(1, 2, 1), stem_pool=False, base_channels=8),
     bottleneck=dict(type='AppearanceTransferBottleneck'),
-    decoder=dict(type='DisPartDecoder', in_channels=L + 2, channels=(8, ) * 7,
-                 upsample_blocks=(1, 3)),
+    decoder=dict(
+        type='DisPartDecoder', in_channels=L + 2, channels=(8, ) * 7, upsample_blocks=(1, 3)),
     reconstruction_loss=dict(type='PixelReconstructionLoss', criterion='l1', loss_weight=1.5),
     classification_loss=dict(
         type='ArcFaceLoss', num_classes=K, in_channels=L, s=20.0, m=0.5, loss_weight=1.5),
@@ -34,8 +34,10 @@ TINY = dict(
     background_loss=dict(type='BackgroundConcentrationLoss', loss_weight=1.0))
 
 # The official code's 16x16 maps at 128 px: output stride 8, decoder upsamples x8.
-SIXTEEN = dict(shape_encoder=dict(strides=(1, 2, 2)), appearance_encoder=dict(strides=(1, 2, 2)),
-               decoder=dict(upsample_blocks=(1, 3, 5)))
+SIXTEEN = dict(
+    shape_encoder=dict(strides=(1, 2, 2)),
+    appearance_encoder=dict(strides=(1, 2, 2)),
+    decoder=dict(upsample_blocks=(1, 3, 5)))
 
 
 def _merge(base: dict, update: dict) -> dict:
@@ -54,13 +56,17 @@ def build(**update) -> DisPart:
 
 def batch(size: int = SIZE, num: int = 2, seed: int = 0) -> dict:
     generator = torch.Generator().manual_seed(seed)
-    return dict(inputs=[torch.randint(0, 256, (3, size, size), dtype=torch.uint8,
-                                      generator=generator) for _ in range(num)])
+    return dict(inputs=[
+        torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=generator)
+        for _ in range(num)
+    ])
 
 
 def conv_weights(*modules: nn.Module) -> torch.Tensor:
-    return torch.cat([m.weight.flatten() for module in modules for m in module.modules()
-                      if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+    return torch.cat([
+        m.weight.flatten() for module in modules for m in module.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ])
 
 
 @pytest.fixture
@@ -152,15 +158,17 @@ def test_predict_returns_part_data_samples_of_image_size():
     model = build().eval()
     with torch.no_grad():
         samples = model.val_step(batch())  # no data samples: made by predict
-        given = model.val_step(dict(
-            **batch(), data_samples=[PartDataSample(metainfo=dict(img_shape=(SIZE, SIZE)))
-                                     for _ in range(2)]))
+        given = model.val_step(
+            dict(
+                **batch(),
+                data_samples=[
+                    PartDataSample(metainfo=dict(img_shape=(SIZE, SIZE))) for _ in range(2)
+                ]))
     for sample in samples + given:
         assert isinstance(sample, PartDataSample)
         assert sample.seg_logits.data.shape == (K + 1, SIZE, SIZE)
         assert sample.pred_sem_seg.data.shape == (1, SIZE, SIZE)
-        assert torch.equal(sample.pred_sem_seg.data,
-                           sample.seg_logits.data.argmax(0, keepdim=True))
+        assert torch.equal(sample.pred_sem_seg.data, sample.seg_logits.data.argmax(0, keepdim=True))
         assert TPS_MASK_KEY not in sample  # evaluation sees plain images
     torch.testing.assert_close(samples[0].seg_logits.data, given[0].seg_logits.data)
 
@@ -186,8 +194,7 @@ def test_swap_appearance():
         maps, _ = model.encode(images.flip(0))
         expected = model.render(features, maps, (SIZE, SIZE))  # F of image i in S of image 1 - i
     assert swapped.shape == (2, 3, SIZE, SIZE)
-    torch.testing.assert_close(swapped,
-                               model.data_preprocessor.to_unit_range(expected).clamp(0, 1))
+    torch.testing.assert_close(swapped, model.data_preprocessor.to_unit_range(expected).clamp(0, 1))
     with pytest.raises(ValueError, match='same shape'):
         model.swap_appearance(images, images[:1])
 
@@ -199,8 +206,9 @@ def test_gaussian_init_of_every_conv():
     assert weights.std().item() == pytest.approx(0.02, rel=0.03)
     assert torch.equal(model.part_head.bias, torch.zeros(K + 1))
     model.init_weights()  # the runner calls it: it must keep the Gaussian init
-    assert torch.equal(conv_weights(model.shape_encoder, model.appearance_encoder,
-                                    model.part_head, model.decoder), weights)
+    assert torch.equal(
+        conv_weights(model.shape_encoder, model.appearance_encoder, model.part_head, model.decoder),
+        weights)
 
 
 def test_sixteen_by_sixteen_maps_option():
@@ -305,8 +313,9 @@ def test_view_batching_separate():
         assert seen == [sizes] * len(modules)
     # in training the BN statistics differ: each view is normalised over its own B images
     joint.train(), separate.train()
-    assert not torch.allclose(separate(**data, mode='loss')['loss_rec'],
-                              joint(**data, mode='loss')['loss_rec'])
+    assert not torch.allclose(
+        separate(**data, mode='loss')['loss_rec'],
+        joint(**data, mode='loss')['loss_rec'])
 
 
 @pytest.mark.parametrize('update, key', [
@@ -359,8 +368,8 @@ def test_base_config_builds_with_paper_settings(partseg_scope):
     arcface = full.classification_loss
     assert (arcface.num_classes, arcface.s, arcface.m, arcface.loss_weight) == (8, 20.0, 0.5, 1.5)
     assert type(full.reconstruction_loss).__name__ == 'PerceptualLoss'
-    assert full.reconstruction_loss.layers == ('input', 'conv1_2', 'conv2_2', 'conv3_2',
-                                               'conv4_2', 'conv5_2')
+    assert full.reconstruction_loss.layers == ('input', 'conv1_2', 'conv2_2', 'conv3_2', 'conv4_2',
+                                               'conv5_2')
     assert full.reconstruction_loss.weight_update_interval == 100
     assert (full.reconstruction_loss.loss_weight, full.foreground_loss.loss_weight,
             full.background_loss.loss_weight) == (1.5, 0.5, 1.0)

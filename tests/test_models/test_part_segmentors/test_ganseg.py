@@ -22,12 +22,21 @@ K, SIZE = 2, 16
 
 TINY = dict(
     type='GANSeg',
-    generator=dict(type='GANSegGenerator', num_parts=K, z_dim=8, emb_dim=8, spade_hidden=8,
-                   adain_hidden=8, feature_map_sizes=(8, 16), mask_channels=(16, 8),
-                   fg_channels=(16, 8), bg_channels=(16, 8), margin=4, heatmap_type='linear',
-                   scale_type='mean_abs'),
-    discriminator=dict(type='GANSegDiscriminator', channels=(8, 8), image_size=SIZE,
-                       fc_channels=8),
+    generator=dict(
+        type='GANSegGenerator',
+        num_parts=K,
+        z_dim=8,
+        emb_dim=8,
+        spade_hidden=8,
+        adain_hidden=8,
+        feature_map_sizes=(8, 16),
+        mask_channels=(16, 8),
+        fg_channels=(16, 8),
+        bg_channels=(16, 8),
+        margin=4,
+        heatmap_type='linear',
+        scale_type='mean_abs'),
+    discriminator=dict(type='GANSegDiscriminator', channels=(8, 8), image_size=SIZE, fc_channels=8),
     gp_loss=dict(type='GradientPenaltyLoss', loss_weight=10.0, center=0.0),
     con_loss=dict(type='GeometricConcentrationLoss', loss_weight=10.0, part_reduction='mean'),
     area_loss=dict(type='AreaLoss', loss_weight=1.0, min_area='point_spread'))
@@ -38,7 +47,6 @@ OPTIM = dict(
     discriminator=dict(optimizer=dict(type='Adam', lr=4e-4, betas=(0.5, 0.9))))
 
 _runs = itertools.count()
-
 
 # One thread, a fixed seed and no mmengine singletons leaking (conftest.py's `isolated`).
 pytestmark = pytest.mark.usefixtures('isolated')
@@ -63,9 +71,12 @@ def wrappers(model, g_lr=1e-4, d_lr=4e-4, **wrapper_cfg):
 
 def batch(num=2, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    return dict(inputs=[torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8, generator=gen)
-                        for _ in range(num)],
-                data_samples=[PartDataSample() for _ in range(num)])
+    return dict(
+        inputs=[
+            torch.randint(0, 256, (3, SIZE, SIZE), dtype=torch.uint8, generator=gen)
+            for _ in range(num)
+        ],
+        data_samples=[PartDataSample() for _ in range(num)])
 
 
 def params(module):
@@ -129,8 +140,8 @@ def test_loss_values_follow_eq13_to_17():
     assert log['loss_g'].item() == pytest.approx(F.softplus(-d_fake).mean().item(), rel=1e-4)
     # Eq. (15) as R1: 10 * E |grad_x D(x)|^2 on real images
     grad, = torch.autograd.grad(d_real.sum(), real)
-    assert log['loss_gp'].item() == pytest.approx(10 * grad.pow(2).sum((1, 2, 3)).mean().item(),
-                                                  rel=1e-3)
+    assert log['loss_gp'].item() == pytest.approx(
+        10 * grad.pow(2).sum((1, 2, 3)).mean().item(), rel=1e-3)
     # Eq. (16) (official mean over parts, lambda 10) and the official area loss
     masks = out['masks'][:, 1:]
     grid = model.generator.mask_grid()
@@ -163,8 +174,8 @@ def test_mixed_precision_keeps_the_penalty_step_in_fp32():
     bf16, fp32 = torch.bfloat16, torch.float32
     assert calls == [(2, fp32, False), (2, bf16, True), (2, bf16, True), (4, fp32, True),
                      (2, bf16, True)]
-    assert logs[True][0]['loss_gp'].item() == pytest.approx(logs[False][0]['loss_gp'].item(),
-                                                            rel=1e-5)
+    assert logs[True][0]['loss_gp'].item() == pytest.approx(
+        logs[False][0]['loss_gp'].item(), rel=1e-5)
     assert all(v.dtype == torch.float32 and torch.isfinite(v) for log in logs[True]
                for v in log.values())
     model.generator.eval()
@@ -236,17 +247,25 @@ def make_runner(work_dir, max_iters, resume=False):
             batch_size=2,
             num_workers=0,
             sampler=dict(type='InfiniteSampler', shuffle=True),
-            dataset=dict(type='SyntheticPartsDataset', num_samples=4, num_parts=K,
-                         image_size=SIZE, pipeline=[dict(type='LoadPartImage'),
-                                                    dict(type='PackPartInputs')])),
+            dataset=dict(
+                type='SyntheticPartsDataset',
+                num_samples=4,
+                num_parts=K,
+                image_size=SIZE,
+                pipeline=[dict(type='LoadPartImage'),
+                          dict(type='PackPartInputs')])),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
         optim_wrapper=copy.deepcopy(OPTIM),
         default_hooks=dict(
-            checkpoint=dict(type='CheckpointHook', by_epoch=False, interval=2,
-                            backend_args=dict(backend='local_atomic')),
+            checkpoint=dict(
+                type='CheckpointHook',
+                by_epoch=False,
+                interval=2,
+                backend_args=dict(backend='local_atomic')),
             logger=dict(type='LoggerHook', interval=1)),
-        custom_hooks=[dict(type='GeneratedGridHook', interval=2, num_samples=2, nrow=2,
-                           min_tile_size=16)],
+        custom_hooks=[
+            dict(type='GeneratedGridHook', interval=2, num_samples=2, nrow=2, min_tile_size=16)
+        ],
         log_processor=dict(by_epoch=False),
         log_level='WARNING',
         resume=resume,
