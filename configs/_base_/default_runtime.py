@@ -44,10 +44,6 @@ default_hooks = dict(
     # (partseg.engine.hooks.NonFiniteGuardHook); action='skip' skips the update and goes on.
     non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
-    # keep_freed_memory=True: on a CPU run glibc's malloc keeps freed memory for the next
-    # iteration (partseg.engine.hooks.CPUMallocHook); off here, on in the DisPart configs
-    # through ./default_runtime_cpu_malloc.py (docs/benchmarks.md has the trade-off).
-    cpu_malloc=dict(type='CPUMallocHook', keep_freed_memory=False),
 )
 
 load_from = None

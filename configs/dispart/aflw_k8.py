@@ -10,7 +10,7 @@
 #   --cfg-options model.reconstruction_loss.pretrained=/path/to/vgg19-dcbb9e9d.pth
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/aflw.py',
-    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime_cpu_malloc.py'
+    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
 ]
 
 num_parts = 8

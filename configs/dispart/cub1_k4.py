@@ -11,7 +11,7 @@
 # cub2_k4.py and cub3_k4.py inherit this one and set their class.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/cub_dispart.py',
-    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime_cpu_malloc.py'
+    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
 ]
 
 num_parts = 4

@@ -34,7 +34,7 @@
 # docs/get_started.md has the figures and the settings tried.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/synthetic_parts.py',
-    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime_cpu_malloc.py'
+    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
 ]
 
 num_parts = 4

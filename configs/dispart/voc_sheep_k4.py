@@ -12,7 +12,7 @@
 # and the Table 1 loss weights that differ.
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/voc_part.py',
-    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime_cpu_malloc.py'
+    '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'
 ]
 
 num_parts = 4

@@ -16,8 +16,8 @@ from mmengine.config import Config, DictAction
 
 __all__ = [
     'UserError', 'run_tool', 'one_line', 'load_config', 'add_cfg_options_argument',
-    'check_state_dict_fits', 'check_benchmark_args', 'add_reference_benchmark_arguments',
-    'use_mixed_precision', 'DictAction'
+    'check_state_dict_fits', 'use_mixed_precision',
+    'DictAction'
 ]
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.
@@ -28,33 +28,6 @@ _USER_ERRORS = (FileNotFoundError, NotADirectoryError, IsADirectoryError, Permis
 
 class UserError(Exception):
     """A problem with the user's input, reported as one line."""
-
-
-def add_reference_benchmark_arguments(parser, image_size_help: str) -> None:
-    """The options of the plain-PyTorch reference benchmarks (``benchmark_*_reference.py``):
-    batch, image size, K, iterations, warm-up, device, threads, seed, output file."""
-    parser.add_argument('--batch-size', type=int, default=8, help='images per batch (B)')
-    parser.add_argument('--image-size', type=int, default=128, help=image_size_help)
-    parser.add_argument('--num-parts', type=int, default=8, help='K foreground parts')
-    parser.add_argument('--iters', type=int, default=5, help='timed iterations (default 5)')
-    parser.add_argument('--warmup', type=int, default=1, help='untimed iterations first')
-    parser.add_argument('--device', default='cpu', help="'cpu' (default), 'cuda' or 'cuda:N'")
-    parser.add_argument('--threads', type=int, help='torch intra-op threads (default: torch\'s)')
-    parser.add_argument('--seed', type=int, default=0)
-    parser.add_argument('--out', help='write the JSON result to this file as well')
-
-
-def check_benchmark_args(args, positive: Sequence[str] = ('iters', )) -> None:
-    """The benchmark tools' shared checks: each of ``positive`` at least 1, ``--warmup`` at least
-    0, ``--threads`` (when given) at least 1; a one-line UserError naming the option."""
-    for key in positive:
-        if getattr(args, key) < 1:
-            raise UserError(f'--{key.replace("_", "-")} must be at least 1, got '
-                            f'{getattr(args, key)}')
-    if args.warmup < 0:
-        raise UserError(f'--warmup must be >= 0, got {args.warmup}')
-    if args.threads is not None and args.threads < 1:
-        raise UserError(f'--threads must be at least 1, got {args.threads}')
 
 
 def use_mixed_precision(optim_cfg, device_type: str) -> str:

@@ -5,10 +5,10 @@ import json
 import os.path as osp
 
 import pytest
+from _lib.cpu_malloc import _mallopt
 from mmengine.registry import DefaultScope
 
 from partseg.utils.cli import UserError
-from partseg.utils.cpu_malloc import _mallopt
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = osp.join(ROOT, 'tests', 'data', 'configs')
@@ -80,8 +80,14 @@ def test_benchmark_train_json(train_tool, tmp_path, config, extra, model, image_
     assert result['peak_memory_kind'] == 'peak_rss' and result['peak_memory_bytes'] > 2**20
     assert ENV_KEYS <= set(result['env']) and result['env']['device'] == 'cpu'
     assert result['amp'] is None and result['data_time_s'] is None
-    # the DisPart configs hold default_hooks.cpu_malloc: applied where glibc is the C library
-    assert result['cpu_malloc'] is ((_mallopt() is not None) if model == 'DisPart' else None)
+    assert result['cpu_malloc'] is None  # glibc's defaults unless --keep-freed-memory
+
+
+def test_benchmark_train_keep_freed_memory(train_tool, tmp_path):
+    result = _run(train_tool, tmp_path, DISPART_TINY, '--iters', 1, '--warmup', 0, '--batch-size',
+                  1, '--keep-freed-memory')
+    # applied where glibc is the C library (the settings last for this test process)
+    assert result['cpu_malloc'] is (_mallopt() is not None)
 
 
 def test_benchmark_train_options_with_data_amp_channels_last(train_tool, tmp_path):

@@ -6,8 +6,8 @@ import json
 import os.path as osp
 
 import pytest
+from _lib.benchmark import environment_info, training_fields
 
-from partseg.utils.benchmark import environment_info, training_fields
 from partseg.utils.cli import UserError
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

@@ -26,15 +26,15 @@ import argparse
 import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # run from anywhere without installing
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for _path in (ROOT, HERE):  # run from anywhere without installing; HERE holds _lib
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
-from partseg.utils.cli import (
-    UserError,
-    add_reference_benchmark_arguments,  # noqa: E402
-    check_benchmark_args,
-    run_tool)
+from _lib.arguments import add_reference_benchmark_arguments, check_benchmark_args
+
+from partseg.utils.cli import UserError, run_tool
 
 DECODER_WIDTHS = (256, 256, 128, 128, 64, 64, 32)  # h_channel = 32
 DECODER_UPSAMPLE = (1, 3, 5)
@@ -143,8 +143,7 @@ def make_step(nets, optimizer, num_parts: int):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-
-    from partseg.utils.benchmark import benchmark_reference_step, setup_device
+    from _lib.benchmark import benchmark_reference_step, setup_device
 
     device = setup_device(args.device, args.threads, args.seed)
     nets = build_reference(args.num_parts).to(device).train()

@@ -37,15 +37,15 @@ import math
 import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # run from anywhere without installing
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for _path in (ROOT, HERE):  # run from anywhere without installing; HERE holds _lib
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
-from partseg.utils.cli import (
-    UserError,
-    add_reference_benchmark_arguments,  # noqa: E402
-    check_benchmark_args,
-    run_tool)
+from _lib.arguments import add_reference_benchmark_arguments, check_benchmark_args
+
+from partseg.utils.cli import UserError, run_tool
 
 CHANNELS = (512, 256, 128, 64)  # feature_map_channels of the official 4-block models
 EMB_DIM = 64  # n_embedding
@@ -343,8 +343,7 @@ def make_step(nets, sizes, optim_g, optim_d):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-
-    from partseg.utils.benchmark import benchmark_reference_step, setup_device
+    from _lib.benchmark import benchmark_reference_step, setup_device
 
     device = setup_device(args.device, args.threads, args.seed)
     nets, sizes = build_reference(args.num_parts, args.image_size)

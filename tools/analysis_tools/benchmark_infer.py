@@ -22,17 +22,16 @@ import argparse
 import os.path as osp
 import sys
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # run from anywhere without installing
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for _path in (ROOT, HERE):  # run from anywhere without installing; HERE holds _lib
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
-from partseg.utils.cli import (
-    UserError,
-    add_cfg_options_argument,  # noqa: E402
-    check_benchmark_args,
-    check_state_dict_fits,
-    load_config,
-    run_tool)
+from _lib.arguments import check_benchmark_args
+
+from partseg.utils.cli import (UserError, add_cfg_options_argument, check_state_dict_fits,
+                               load_config, run_tool)
 
 
 def parse_args(argv=None):
@@ -69,15 +68,14 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import torch
+    from _lib.benchmark import (amp_context, apply_memory_format, environment_info,
+                                infer_image_size, num_label_classes, peak_memory, setup_device,
+                                synthetic_batch, time_interleaved, timing_stats, write_result)
     from mmengine.registry import DefaultScope
     from mmengine.runner.checkpoint import _load_checkpoint, load_state_dict
 
     import partseg.engine  # noqa: F401  (registers everything; safe checkpoint loading)
     from partseg.registry import MODELS
-    from partseg.utils.benchmark import (amp_context, apply_memory_format, environment_info,
-                                         infer_image_size, num_label_classes, peak_memory,
-                                         setup_device, synthetic_batch, time_interleaved,
-                                         timing_stats, write_result)
 
     device = setup_device(args.device, args.threads, args.seed)
     cfg = load_config(args.config, args.cfg_options)

@@ -20,10 +20,10 @@ process's peak RSS on the CPU, ``torch.cuda.max_memory_allocated`` on a GPU), an
 (torch version, device, threads, cores, load average at start and end). Run one
 configuration per process: the peak RSS is the process's.
 
-On the CPU the config's ``default_hooks.cpu_malloc`` (``CPUMallocHook``) is applied before the
-model is built, as a training run applies it (``cpu_malloc`` in the JSON: True where glibc took
-the settings, None where the hook is absent or its ``keep_freed_memory`` is off);
-``--cfg-options default_hooks.cpu_malloc.keep_freed_memory=False`` measures glibc's defaults.
+``--keep-freed-memory`` (CPU only) sets glibc's malloc to keep freed memory before the model is
+built (``_lib.cpu_malloc.tune_cpu_malloc``: no ``mmap`` per large block, no heap trimming), as
+the DisPart CPU figures of docs/benchmarks.md were measured (``cpu_malloc`` in the JSON: True
+where glibc took the settings, False where it could not, None when not asked or on a GPU).
 
 On a GPU the config's ``env_cfg.cudnn_benchmark`` switches cuDNN autotuning on, as in a training
 run (``cudnn_benchmark`` in the JSON; ``--cfg-options env_cfg.cudnn_benchmark=False`` for off).
@@ -41,17 +41,16 @@ import os.path as osp
 import sys
 import time
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-if ROOT not in sys.path:  # run from anywhere without installing
-    sys.path.insert(0, ROOT)
+HERE = osp.dirname(osp.abspath(__file__))
+ROOT = osp.dirname(osp.dirname(HERE))
+for _path in (ROOT, HERE):  # run from anywhere without installing; HERE holds _lib
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
-from partseg.utils.cli import (
-    UserError,
-    add_cfg_options_argument,  # noqa: E402
-    check_benchmark_args,
-    load_config,
-    run_tool,
-    use_mixed_precision)
+from _lib.arguments import check_benchmark_args
+
+from partseg.utils.cli import (UserError, add_cfg_options_argument, load_config, run_tool,
+                               use_mixed_precision)
 
 
 def parse_args(argv=None):
@@ -82,6 +81,10 @@ def parse_args(argv=None):
     parser.add_argument('--compile-backend', default='inductor')
     parser.add_argument(
         '--with-data', action='store_true', help='draw batches from the config\'s train_dataloader')
+    parser.add_argument(
+        '--keep-freed-memory',
+        action='store_true',
+        help='CPU: glibc malloc keeps freed memory (no mmap, no trimming) for the whole run')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', help='write the JSON result to this file as well')
     add_cfg_options_argument(parser)
@@ -95,16 +98,17 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import torch
+    from _lib.benchmark import (apply_memory_format, compile_submodules, current_rss,
+                                environment_info, infer_image_size, num_label_classes, setup_device,
+                                synchronize, synthetic_batch, timing_stats, training_fields,
+                                training_summary, write_result)
+    from _lib.cpu_malloc import tune_cpu_malloc
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import DefaultScope
     from mmengine.runner import Runner
 
     import partseg.engine  # noqa: F401  (registers hooks, constructors, safe checkpointing)
-    from partseg.registry import HOOKS, MODELS
-    from partseg.utils.benchmark import (apply_memory_format, compile_submodules, current_rss,
-                                         environment_info, infer_image_size, num_label_classes,
-                                         setup_device, synchronize, synthetic_batch, timing_stats,
-                                         training_fields, training_summary, write_result)
+    from partseg.registry import MODELS
 
     device = setup_device(args.device, args.threads, args.seed)
     cfg = load_config(args.config, args.cfg_options)
@@ -119,11 +123,8 @@ def main(argv=None):
 
     scope = cfg.get('default_scope', 'partseg')
     with DefaultScope.overwrite_default_scope(scope):
-        # the config's CPUMallocHook acts before a run on the CPU; here before the model is built
-        malloc_cfg = (cfg.get('default_hooks') or {}).get('cpu_malloc')
-        cpu_malloc = None
-        if malloc_cfg is not None and not on_gpu:
-            cpu_malloc = HOOKS.build(copy.deepcopy(malloc_cfg)).apply()
+        # before the model is built, so its memory comes from the tuned allocator as well
+        cpu_malloc = tune_cpu_malloc() if args.keep_freed_memory and not on_gpu else None
         model = MODELS.build(cfg.model).to(device).train()
         if args.channels_last:
             apply_memory_format(model, 'channels_last')

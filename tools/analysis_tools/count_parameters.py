@@ -16,7 +16,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import add_cfg_options_argument, load_config, run_tool  # noqa: E402
+from partseg.utils.cli import add_cfg_options_argument, load_config, run_tool
 
 # Trainable parameters of He et al.'s official GANSeg code for the same architectures.
 OFFICIAL = {

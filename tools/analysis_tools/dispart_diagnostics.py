@@ -18,7 +18,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, add_cfg_options_argument, run_tool  # noqa: E402
+from partseg.utils.cli import UserError, add_cfg_options_argument, run_tool
 
 
 def parse_args(argv=None):

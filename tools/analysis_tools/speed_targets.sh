@@ -82,6 +82,7 @@ if [ "$ONLY" = both ] || [ "$ONLY" = dispart ]; then
     DCFG="$ROOT/configs/dispart/celeba_wild_k8.py"
     B=(--batch-size "$DISPART_BATCH")
     run dispart_reference benchmark_dispart_reference.py "${B[@]}"
+    B+=(--keep-freed-memory)  # ours on a CPU as docs/benchmarks.md measured it (no-op on a GPU)
     run dispart_fp32 benchmark_train.py "$DCFG" "${B[@]}" --cfg-options "${DISPART_OFFICIAL[@]}"
     run dispart_amp benchmark_train.py "$DCFG" "${B[@]}" --amp --cfg-options "${DISPART_OFFICIAL[@]}"
     run dispart_amp_cl benchmark_train.py "$DCFG" "${B[@]}" --amp --channels-last \

@@ -20,7 +20,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # run from anywhere without installing
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import UserError, run_tool  # noqa: E402
+from partseg.utils.cli import UserError, run_tool
 
 COLUMNS = ('run', 'model', 'device', 'batch', 'amp', 'channels-last', 'cudnn autotune',
            's/iter (median)', 'images/s', 'peak GiB (kind)')

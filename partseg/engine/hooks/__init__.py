@@ -1,6 +1,5 @@
 from .appearance_swap_hook import AppearanceSwapHook
 from .checkpoint_fit_hook import CheckpointFitHook
-from .cpu_malloc_hook import CPUMallocHook
 from .generated_grid_hook import GeneratedGridHook
 from .loss_weight_schedule_hook import LossWeightScheduleHook
 from .non_finite_guard_hook import NonFiniteGuardHook
@@ -9,7 +8,7 @@ from .part_visualization_hook import PartVisualizationHook
 from .random_state_hook import RandomStateHook
 
 __all__ = [
-    'AppearanceSwapHook', 'CheckpointFitHook', 'CPUMallocHook', 'GeneratedGridHook',
+    'AppearanceSwapHook', 'CheckpointFitHook', 'GeneratedGridHook',
     'LossWeightScheduleHook', 'NonFiniteGuardHook', 'PartPredictionWriterHook',
     'PartVisualizationHook', 'RandomStateHook'
 ]

@@ -8,8 +8,9 @@ faults and 0.9 CPU-s of kernel time per DisPart iteration at batch 8 on 2 cores
 (docs/benchmarks.md). With mmap disabled for ``malloc`` and a large trim threshold, freed
 blocks stay in the process for reuse and the process keeps its peak until it exits; heap
 fragmentation can raise that peak (GANSeg with activation checkpointing: +5 GiB at batch 32).
-Applied by :class:`partseg.engine.hooks.CPUMallocHook` and by
-``tools/analysis_tools/benchmark_train.py`` when the config holds that hook.
+Applied by ``benchmark_train.py --keep-freed-memory``. A training run gets the same settings
+without code from glibc's environment variables, ``MALLOC_MMAP_MAX_=0
+MALLOC_TRIM_THRESHOLD_=2147483647`` (docs/benchmarks.md).
 """
 import ctypes
 import ctypes.util

@@ -1,11 +1,11 @@
-"""partseg.utils.benchmark: timing statistics, image size from a config, synthetic batches."""
+"""tools/analysis_tools/_lib/benchmark.py: timing statistics, image size from a config, synthetic
+batches."""
 import pytest
 import torch
+from _lib.benchmark import (apply_memory_format, compile_submodules, infer_image_size,
+                            num_label_classes, synthetic_batch, timing_stats)
 from mmengine.config import Config
 from torch import nn
-
-from partseg.utils.benchmark import (apply_memory_format, compile_submodules, infer_image_size,
-                                     num_label_classes, synthetic_batch, timing_stats)
 
 
 def test_timing_stats_by_hand():
