@@ -1,4 +1,7 @@
-"""Train a partseg model: ``python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...``."""
+"""Train a partseg model.
+
+    python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] ...
+"""
 import argparse
 import os
 import os.path as osp

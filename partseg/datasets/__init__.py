@@ -9,3 +9,9 @@ from .image_folder import ImageFolderDataset
 from .synthetic_parts import SyntheticPartsDataset
 from .taichi import TaichiDataset
 from .voc_part import VOCPartDataset
+
+__all__ = [
+    'AFLWDataset', 'CelebADataset', 'CUBDataset', 'DeepFashionDataset', 'FlowersDataset',
+    'GeneratedPairsDataset', 'ImageFolderDataset', 'SyntheticPartsDataset', 'TaichiDataset',
+    'VOCPartDataset'
+]

@@ -27,7 +27,8 @@ def require_dir(path: str, layout: str) -> str:
 
 
 def read_lines(path: str, layout: str, skip_header: int = 0) -> List[Tuple[int, str]]:
-    """Non-empty lines of a text file after ``skip_header`` lines, as (1-based line number, text)."""
+    """Non-empty lines of a text file after ``skip_header`` lines, as (1-based line number,
+    text)."""
     require_file(path, layout)
     with open(path, encoding='utf-8') as f:
         lines = f.read().splitlines()

@@ -16,8 +16,7 @@ from mmengine.config import Config, DictAction
 
 __all__ = [
     'UserError', 'run_tool', 'one_line', 'load_config', 'add_cfg_options_argument',
-    'check_state_dict_fits', 'use_mixed_precision',
-    'DictAction'
+    'check_state_dict_fits', 'use_mixed_precision', 'DictAction'
 ]
 
 # Exceptions that, raised while a tool runs, describe a problem with the user's input.

@@ -9,19 +9,16 @@ import sys
 import pytest
 import torch
 
+from projects.scops.scops import (SCOPS, FrozenBackboneFeatures, OrthonormalityLoss,
+                                  SCOPSConcentrationLoss, SCOPSEquivarianceLoss,
+                                  SemanticConsistencyLoss, VGG19Features)
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join('projects', 'scops', 'configs', 'scops_synthetic_k4.py')
 PLUGIN_MODULES = ('SCOPS', 'SCOPSConcentrationLoss', 'SCOPSEquivarianceLoss',
                   'SemanticConsistencyLoss', 'OrthonormalityLoss', 'VGG19Features',
                   'FrozenBackboneFeatures')
 ENV = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
-
-if ROOT not in sys.path:  # `projects` is a namespace package under the repository root
-    sys.path.insert(0, ROOT)
-
-from projects.scops.scops import OrthonormalityLoss  # noqa: E402
-from projects.scops.scops import (SCOPS, FrozenBackboneFeatures, SCOPSConcentrationLoss,
-                                  SCOPSEquivarianceLoss, SemanticConsistencyLoss, VGG19Features)
 
 
 def maps_from_parts(parts):

@@ -1,4 +1,5 @@
-"""tools/analysis_tools/dispart_diagnostics.py on a tiny DisPart checkpoint: report, JSON, errors."""
+"""tools/analysis_tools/dispart_diagnostics.py on a tiny DisPart checkpoint: report, JSON,
+errors."""
 import importlib.util
 import json
 import os.path as osp

@@ -6,3 +6,8 @@ from .random_flip_parts import RandomFlipParts
 from .random_resized_crop_parts import RandomResizedCropParts
 from .resize_parts import ResizeParts
 from .set_landmark_norm import SetLandmarkNorm
+
+__all__ = [
+    'CropToBBox', 'LoadFgMask', 'LoadPartImage', 'PackPartInputs', 'RandomFlipParts',
+    'RandomResizedCropParts', 'ResizeParts', 'SetLandmarkNorm'
+]

@@ -8,7 +8,6 @@ from .part_visualization_hook import PartVisualizationHook
 from .random_state_hook import RandomStateHook
 
 __all__ = [
-    'AppearanceSwapHook', 'CheckpointFitHook', 'GeneratedGridHook',
-    'LossWeightScheduleHook', 'NonFiniteGuardHook', 'PartPredictionWriterHook',
-    'PartVisualizationHook', 'RandomStateHook'
+    'AppearanceSwapHook', 'CheckpointFitHook', 'GeneratedGridHook', 'LossWeightScheduleHook',
+    'NonFiniteGuardHook', 'PartPredictionWriterHook', 'PartVisualizationHook', 'RandomStateHook'
 ]

@@ -1,4 +1,5 @@
-"""AdaIN ConvBlock, He et al. 2022 Eq. (10), appendix B.3 (Huang & Belongie 2017, with BatchNorm)."""
+"""AdaIN ConvBlock, He et al. 2022 Eq. (10), appendix B.3 (Huang & Belongie 2017, with
+BatchNorm)."""
 from typing import Optional
 
 import torch.nn.functional as F

@@ -9,3 +9,9 @@ from .perceptual_loss import PerceptualLoss
 from .pixel_reconstruction_loss import PixelReconstructionLoss
 from .soft_dice_loss import SoftDiceLoss
 from .ssim_loss import SSIMLoss
+
+__all__ = [
+    'ArcFaceLoss', 'AreaLoss', 'BackgroundConcentrationLoss', 'ForegroundConcentrationLoss',
+    'GANLoss', 'GeometricConcentrationLoss', 'GradientPenaltyLoss', 'PerceptualLoss',
+    'PixelReconstructionLoss', 'SoftDiceLoss', 'SSIMLoss'
+]

@@ -41,7 +41,8 @@ class PerceptualLoss(nn.Module):
 
     ``P(x, x_hat) = (1/N) sum_i w_i * mean((phi_i(x) - phi_i(x_hat))^2)`` over the N requested
     layers ``phi_i`` of a frozen ImageNet VGG-19 (torchvision's ``vgg19`` architecture, features
-    only; ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised image).
+    only; ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised
+    image).
     The division by N follows the official code; it also multiplies the weighted sum by the
     unweighted layer-loss sum, which is not reproduced here.
 

@@ -57,7 +57,8 @@ def _replace_root(node, old, new):
 
 
 def load_base(name, data_root):
-    """``configs/_base_/datasets/<name>.py`` with its ``data_root`` prefix moved to ``data_root``."""
+    """``configs/_base_/datasets/<name>.py`` with its ``data_root`` prefix moved to
+    ``data_root``."""
     cfg = Config.fromfile(str(REPO_ROOT / 'configs' / '_base_' / 'datasets' / f'{name}.py'))
     return Config(_replace_root(cfg.to_dict(), cfg.data_root, str(data_root)))
 

@@ -1,4 +1,5 @@
-"""Appearance-path diagnostics of DisPart (Liu et al. 2021 Eq. 2-4): hand values and a tiny model."""
+"""Appearance-path diagnostics of DisPart (Liu et al. 2021 Eq. 2-4): hand values and a tiny
+model."""
 import warnings
 
 import pytest

@@ -4,7 +4,7 @@ from typing import Optional
 
 import torch
 from mmengine.model import BaseModule
-from torch import Tensor, nn
+from torch import Tensor
 
 from partseg.models.losses.perceptual_loss import VGG19_LAYER_ENDS
 from partseg.registry import MODELS
