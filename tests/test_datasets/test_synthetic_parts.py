@@ -6,8 +6,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import DefaultScope
 
 from partseg.datasets import SyntheticPartsDataset
-from partseg.datasets.synthetic_parts import (_hsv_to_rgb, _part_hues, landmark_names, part_names,
-                                              species_hues)
+from partseg.datasets.creature_renderer import (_part_hues, hsv_to_rgb, landmark_names, part_names,
+                                                species_hues)
 from partseg.datasets.transforms import LoadPartImage, PackPartInputs, ResizeParts
 from partseg.registry import DATASETS
 from partseg.structures import PartDataSample
@@ -326,7 +326,7 @@ def test_colour_scheme_option():
     assert spread(species, 1) < 0.6 * spread(shuffled, 1)
     # the body (part 1) of the species scheme is the colour of hue 0.08 (orange-red): R > G > B
     r, g, b = _mean_part_colour(species, 1)
-    expected = _hsv_to_rgb(np.array([species_hues(1)[0], 0.75, 0.8]))
+    expected = hsv_to_rgb(np.array([species_hues(1)[0], 0.75, 0.8]))
     assert r > g > b and expected[0] > expected[1] > expected[2]
     # the creature's shape does not depend on the colours
     np.testing.assert_array_equal(species[0]['gt_seg_map'], shuffled[0]['gt_seg_map'])
