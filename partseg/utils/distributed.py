@@ -30,6 +30,8 @@ from mmengine.registry import MODEL_WRAPPERS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from partseg.utils.model_wrapper import unwrap
+
 __all__ = [
     'prepare_distributed', 'cpu_dist_backend', 'replace_sync_bn', 'save_unwrapped_state_dict'
 ]
@@ -142,8 +144,7 @@ def save_unwrapped_state_dict(model: nn.Module) -> None:
     several. Loading needs nothing: MMEngine's ``load_state_dict`` unwraps wrappers itself.
     A no-op for a model without wrapped children; installing it twice is harmless.
     """
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrap(model)
     wrapped = [name for name, module in model.named_modules() if name and is_model_wrapper(module)]
     if not wrapped or getattr(model, '_partseg_unwrapped_state_dict', False):
         return
