@@ -5,9 +5,9 @@
 #       work_dirs/aflw_k8/iter_9510.pth
 # Model: configs/_base_/models/dispart.py (Sec. 4.1, appendix A); 128 x 128 inputs and batch 32
 # from the dataset base; Adam, lr 1e-4, weight decay 5e-4 from the schedule base (Sec. 4.1).
-# The perceptual loss uses torchvision's ImageNet VGG-19 (appendix A.2), downloaded when the
-# model is built; give a local copy with
-#   --cfg-options model.reconstruction_loss.pretrained=/path/to/vgg19-dcbb9e9d.pth
+# Where the paper is silent or the official code differs, and what this config follows:
+# docs/model_zoo.md, "What the DisPart configs take from where". The perceptual loss needs
+# torchvision's ImageNet VGG-19 weights (appendix A.2): docs/get_started.md, "Pretrained weights".
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/aflw.py',
     '../_base_/schedules/iter_30k_adam.py', '../_base_/default_runtime.py'

@@ -2,8 +2,8 @@
 
 A DisPart model can reconstruct its inputs while ignoring the part features F: the decoder paints
 the image from the soft part maps alone and F collapses to one vector per part (the ArcFace loss,
-Eq. 6, rewards that). These numbers tell the cases apart on held-out images; docs/get_started.md
-shows them for the synthetic quickstart.
+Eq. 6, rewards that). These numbers tell the cases apart on held-out images;
+docs/notes/dispart_synthetic_trials.md shows them for the synthetic quickstart.
 """
 from typing import Dict
 
