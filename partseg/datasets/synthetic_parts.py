@@ -26,10 +26,10 @@ class SyntheticPartsDataset(BaseDataset):
     Each sample is one creature of a single category drawn from a canonical template whose part k
     is always the same piece: 1 body, 2 head (with two eyes), 3 tail, 4 legs, 5 ears, 6 wing,
     7 snout, 8 feet, 9 horn, 10.. dorsal spikes (:data:`.creature_renderer.PART_NAMES`); a
-    template with K parts holds pieces 1..K. Instances vary in articulation (head, tail, leg and ear angles, sizes),
-    pose (translation up to 15 % of the image, scale 0.75-1.2, rotation up to 25 deg, a smooth
-    sinusoidal non-rigid warp), part colours and textures (flat, stripes, value noise,
-    gradients), over cluttered muted backgrounds; with probability
+    template with K parts holds pieces 1..K. Instances vary in articulation (head, tail, leg and
+    ear angles, sizes), pose (translation up to 15 % of the image, scale 0.75-1.2, rotation up to
+    25 deg, a smooth sinusoidal non-rigid warp), part colours and textures (flat, stripes, value
+    noise, gradients), over cluttered muted backgrounds; with probability
     ``occlusion_prob`` an occluder (blob or bar) hides part of the object, and the GT masks and
     landmark visibility reflect it.
 
