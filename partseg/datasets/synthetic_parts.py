@@ -7,6 +7,7 @@ import numpy as np
 from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
+from partseg.utils.checks import check_int, check_number
 from .creature_renderer import hsv_to_rgb, landmark_names, part_names, render_creature
 
 _SPLIT_CODES = {'train': 0, 'val': 1, 'test': 2}
@@ -90,12 +91,10 @@ class SyntheticPartsDataset(BaseDataset):
                  test_mode: bool = False,
                  lazy_init: bool = False,
                  max_refetch: int = 1000) -> None:
-        if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts < 1:
-            raise ValueError(f'num_parts must be a positive integer (K >= 1), got {num_parts!r}')
+        check_int(num_parts, 'num_parts', 1, hint='K >= 1')
         if num_parts > 255:
             raise ValueError(f'num_parts must be at most 255 (uint8 labels), got {num_parts}')
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise ValueError(f'num_samples must be a positive integer, got {num_samples!r}')
+        check_int(num_samples, 'num_samples', 1)
         if isinstance(image_size, int) and not isinstance(image_size, bool):
             size_hw = (image_size, image_size)
         elif (isinstance(image_size, Sequence) and len(image_size) == 2
@@ -110,8 +109,7 @@ class SyntheticPartsDataset(BaseDataset):
         if regression_split not in ('train', 'test', None):
             raise ValueError(
                 f"regression_split must be 'train', 'test' or None, got {regression_split!r}")
-        if not 0.0 <= occlusion_prob <= 1.0:
-            raise ValueError(f'occlusion_prob must lie in [0, 1], got {occlusion_prob}')
+        check_number(occlusion_prob, 'occlusion_prob', 0.0, 1.0)
         clutter = tuple(clutter_shapes) if isinstance(clutter_shapes, (list, tuple)) else ()
         if (len(clutter) != 2
                 or not all(isinstance(v, int) and not isinstance(v, bool) for v in clutter)
@@ -126,12 +124,8 @@ class SyntheticPartsDataset(BaseDataset):
                              f'got {object_scale!r}')
         if colour_scheme not in ('species', 'random'):
             raise ValueError(f"colour_scheme must be 'species' or 'random', got {colour_scheme!r}")
-        if (isinstance(hue_jitter, bool) or not isinstance(hue_jitter, (int, float))
-                or not 0.0 <= hue_jitter <= 0.5):
-            raise ValueError(f'hue_jitter must be a number in [0, 0.5] (a fraction of the hue '
-                             f'circle), got {hue_jitter!r}')
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'seed must be a non-negative integer, got {seed!r}')
+        check_number(hue_jitter, 'hue_jitter', 0.0, 0.5, hint='a fraction of the hue circle')
+        check_int(seed, 'seed', 0)
         self.num_samples = num_samples
         self.num_parts = num_parts
         self.image_size = size_hw

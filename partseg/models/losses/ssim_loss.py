@@ -5,6 +5,7 @@ from kornia.metrics import ssim as kornia_ssim
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 from partseg.utils.precision import full_precision_forward
 
 _EPS = 1e-6
@@ -30,10 +31,9 @@ class SSIMLoss(nn.Module):
 
     def __init__(self, loss_weight: float = 1.0, window_size: int = 11) -> None:
         super().__init__()
-        if (isinstance(window_size, bool) or int(window_size) != window_size or window_size < 1
-                or window_size % 2 == 0):
-            raise ValueError(f'SSIMLoss: window_size must be an odd positive integer, '
-                             f'got {window_size!r}')
+        check_int(window_size, 'window_size', 1, owner='SSIMLoss', hint='odd')
+        if window_size % 2 == 0:
+            raise ValueError(f'SSIMLoss: window_size must be odd, got {window_size}')
         self.loss_weight = loss_weight
         self.window_size = int(window_size)
 

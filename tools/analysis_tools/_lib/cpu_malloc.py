@@ -17,7 +17,9 @@ import ctypes.util
 import sys
 from typing import Optional
 
-__all__ = ['check_cpu_malloc_settings', 'tune_cpu_malloc', 'MAX_TRIM_THRESHOLD']
+from partseg.utils.checks import check_int
+
+__all__ = ['tune_cpu_malloc', 'MAX_TRIM_THRESHOLD']
 
 # mallopt parameters of glibc's malloc.h
 _M_TRIM_THRESHOLD = -1
@@ -42,23 +44,15 @@ def _mallopt():
     return mallopt
 
 
-def check_cpu_malloc_settings(owner: str, mmap_max: Optional[int],
-                              trim_threshold: Optional[int]) -> None:
-    """One-line ValueError naming ``owner`` and the key unless each value is None or an int in
-    [0, 2**31 - 1] (``mallopt`` takes a C int)."""
-    for key, value in (('mmap_max', mmap_max), ('trim_threshold', trim_threshold)):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                                  or not 0 <= value <= MAX_TRIM_THRESHOLD):
-            raise ValueError(f'{owner}: {key} must be None or an int in '
-                             f'[0, {MAX_TRIM_THRESHOLD}], got {value!r}')
-
-
 def tune_cpu_malloc(mmap_max: Optional[int] = 0,
                     trim_threshold: Optional[int] = MAX_TRIM_THRESHOLD) -> bool:
     """Set glibc's ``M_MMAP_MAX`` and ``M_TRIM_THRESHOLD`` for this process (None leaves one as
     it is). Returns True when every given setting was applied, False where glibc's ``mallopt``
-    is not available (macOS, Windows, musl) or refused a value."""
-    check_cpu_malloc_settings('tune_cpu_malloc', mmap_max, trim_threshold)
+    is not available (macOS, Windows, musl) or refused a value. A value outside [0, 2**31 - 1]
+    (``mallopt`` takes a C int) is a one-line ValueError."""
+    for key, value in (('mmap_max', mmap_max), ('trim_threshold', trim_threshold)):
+        if value is not None:
+            check_int(value, key, 0, MAX_TRIM_THRESHOLD, owner='tune_cpu_malloc', hint='or None')
     mallopt = _mallopt()
     if mallopt is None:
         return False
