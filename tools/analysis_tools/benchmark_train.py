@@ -3,7 +3,7 @@
     python tools/analysis_tools/benchmark_train.py CONFIG [--iters 5] [--warmup 1] \
         [--batch-size B] [--image-size S] [--device cpu|cuda] [--threads T] [--amp] \
         [--channels-last] [--compile generator discriminator] [--with-data] [--out FILE.json] \
-        [--cfg-options KEY=VALUE ...]
+        [--keep-freed-memory] [--cfg-options KEY=VALUE ...]
 
 Builds the config's model, data preprocessor and optimizer wrapper(s) (an ``OptimWrapperDict``
 for a GAN's ``MultipleOptimWrapperConstructor``) without a Runner, then times ``--iters``
