@@ -7,6 +7,7 @@ from mmcv.transforms import BaseTransform
 from mmcv.transforms.utils import cache_randomness
 
 from partseg.registry import TRANSFORMS
+from partseg.utils.checks import check_int
 from .resize_parts import ResizeParts
 
 
@@ -52,9 +53,7 @@ class RandomResizedCropParts(BaseTransform):
         self.crop_ratio_range = _check_range(crop_ratio_range, 'crop_ratio_range', 0.0, 1.0)
         self.aspect_ratio_range = _check_range(aspect_ratio_range, 'aspect_ratio_range', 0.0,
                                                math.inf)
-        if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or max_attempts < 0:
-            raise ValueError('RandomResizedCropParts: max_attempts must be an int >= 0, got '
-                             f'{max_attempts!r}')
+        check_int(max_attempts, 'max_attempts', 0, owner='RandomResizedCropParts')
         self.max_attempts = max_attempts
 
     @cache_randomness
