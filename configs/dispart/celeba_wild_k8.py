@@ -5,8 +5,8 @@
 #       work_dirs/celeba_wild_k8/iter_42780.pth
 # Model: configs/_base_/models/dispart.py (Sec. 4.1, appendix A); 128 x 128 inputs and batch 32
 # from the dataset base; Adam, lr 1e-4, weight decay 5e-4 from the schedule base (Sec. 4.1).
-# The perceptual loss uses torchvision's ImageNet VGG-19 (appendix A.2), downloaded when the
-# model is built; give a local copy with
+# The perceptual loss uses torchvision's ImageNet VGG-19 (appendix A.2), read when training
+# starts from torch's hub cache (downloaded into it if missing); give a local copy with
 #   --cfg-options model.reconstruction_loss.pretrained=/path/to/vgg19-dcbb9e9d.pth
 _base_ = [
     '../_base_/models/dispart.py', '../_base_/datasets/celeba_wild.py',
@@ -22,7 +22,7 @@ model = dict(
     num_parts=num_parts,
     reconstruction_loss=dict(
         loss_weight=1.5, pretrained='https://download.pytorch.org/models/vgg19-dcbb9e9d.pth'),
-    classification_loss=dict(num_classes=num_parts, loss_weight=1.5),
+    classification_loss=dict(loss_weight=1.5),
     foreground_loss=dict(loss_weight=0.5),
     background_loss=dict(loss_weight=1.0))
 
