@@ -41,24 +41,27 @@ class MissingPretrainedWeightsError(FileNotFoundError):
                  what: str,
                  problem: str,
                  source: str,
-                 key: Optional[str] = None) -> None:
+                 key: Optional[str] = None,
+                 in_hub_cache: bool = True) -> None:
         self.module, self.what, self.problem, self.source = module, what, problem, source
+        self.in_hub_cache = in_hub_cache
         self.key = key or f'{type(module).__name__}.pretrained'
         super().__init__(self._message())
 
     def _message(self) -> str:
-        hub_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
         name = osp.basename(urlparse(self.source).path)
-        if _is_url(self.source):
-            get = f'get {self.what} from {self.source} into {hub_dir}/'
-        else:
-            get = f'get {self.what}'
-        return f'{self.key}: {self.problem}; {get} or set {self.key}=/path/to/{name}'
+        if self.in_hub_cache:  # the config names a URL: its file in the hub cache is enough
+            hub_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+            return (f'{self.key}: {self.problem}; put {self.source} into {hub_dir}/ or set '
+                    f'{self.key}=/path/to/{name}')
+        return (f'{self.key}: {self.problem}; get the {self.what} weights ({self.source}) and '
+                f'set {self.key}=/path/to/{name}')
 
     def name_key(self, key: str) -> 'MissingPretrainedWeightsError':
         """The same error naming the config key ``key``, e.g.
         ``model.reconstruction_loss.pretrained``."""
-        return MissingPretrainedWeightsError(self.module, self.what, self.problem, self.source, key)
+        return MissingPretrainedWeightsError(self.module, self.what, self.problem, self.source, key,
+                                             self.in_hub_cache)
 
 
 def load_pretrained_state_dict(path: str,
@@ -69,14 +72,17 @@ def load_pretrained_state_dict(path: str,
 
     A URL is read from torch's hub cache when it is there, downloaded into it otherwise. A missing
     local file or an undownloadable URL raises :class:`MissingPretrainedWeightsError` naming
-    ``module``'s ``pretrained`` key, ``what`` (e.g. ``"torchvision's ImageNet VGG-19"``) and where
-    to get it (``url``, the canonical download, for a local path).
+    ``module``'s ``pretrained`` key, ``what`` (e.g. ``'VGG-19'``) and where to get it (``url``,
+    the canonical download, for a local path).
     """
     if not _is_url(path):
         if not osp.isfile(path):
-            raise MissingPretrainedWeightsError(module, what,
-                                                f'pretrained {what} file not found: {path}', url
-                                                or path)
+            raise MissingPretrainedWeightsError(
+                module,
+                what,
+                f'pretrained {what} file not found: {path}',
+                url or path,
+                in_hub_cache=False)
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
     cached = hub_cache_file(path)
     if osp.isfile(cached):

@@ -388,8 +388,10 @@ def _load_from_missing(env, tmp):
 
 
 def _missing_pretrained(env, tmp):
-    return 'train', [env.perceptual
-                     ], [f'pretrained VGG-19 file not found: {env.root / "no" / "vgg19.pth"}']
+    return 'train', [env.perceptual], [
+        'model.reconstruction_loss.pretrained: pretrained VGG-19 file not found: '
+        f'{env.root / "no" / "vgg19.pth"}'
+    ]
 
 
 def _test_tool_other_method(env, tmp):

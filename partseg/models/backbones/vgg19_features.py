@@ -120,7 +120,7 @@ class VGG19Features(Sequential):
         Errors are one line naming the file (and, for a missing file, the config key to set).
         """
         path = self.pretrained
-        state = load_pretrained_state_dict(path, self, "torchvision's ImageNet VGG-19", VGG19_URL)
+        state = load_pretrained_state_dict(path, self, 'VGG-19', VGG19_URL)
         if isinstance(state, dict) and 'state_dict' in state and 'features.0.weight' not in state:
             state = state['state_dict']
         if not isinstance(state, dict):

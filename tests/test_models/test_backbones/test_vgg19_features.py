@@ -105,14 +105,18 @@ def test_missing_weights_offline_one_line_naming_key_and_file(offline):
     message = str(error.value)
     assert '\n' not in message and message.startswith('VGG19Features.pretrained: ')
     assert VGG19_URL in message and str(offline) in message
-    assert 'set VGG19Features.pretrained=/path/to/vgg19-dcbb9e9d.pth' in message
+    assert message.endswith(f'put {VGG19_URL} into {offline}/ or set '
+                            'VGG19Features.pretrained=/path/to/vgg19-dcbb9e9d.pth')
     assert not offline.exists() or not list(offline.iterdir())  # no partial download left
 
 
 def test_missing_local_file_names_the_file_and_where_to_get_it(tmp_path):
     vgg = VGG19Features('relu1_2', pretrained=str(tmp_path / 'nope.pth'))
-    with pytest.raises(FileNotFoundError, match='pretrained .*VGG-19 file not found: .*nope.pth'):
+    with pytest.raises(FileNotFoundError) as error:
         vgg.init_weights()
+    assert str(error.value) == (f'VGG19Features.pretrained: pretrained VGG-19 file not found: '
+                                f'{tmp_path / "nope.pth"}; get the VGG-19 weights ({VGG19_URL}) '
+                                f'and set VGG19Features.pretrained=/path/to/vgg19-dcbb9e9d.pth')
     torch.save({'features.0.weight': torch.zeros(64, 3, 3, 3)}, tmp_path / 'partial.pth')
     with pytest.raises(KeyError, match='features.0.bias'):
         VGG19Features('relu1_1', pretrained=str(tmp_path / 'partial.pth')).init_weights()
