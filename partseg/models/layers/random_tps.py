@@ -1,6 +1,6 @@
 """Random thin-plate-spline warps (Jakab et al. 2018's sampler, DisPart appendix A.1)."""
 import math
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 from kornia.geometry.grid import create_meshgrid
@@ -70,7 +70,7 @@ class RandomTPS(nn.Module):
         ys, xs = torch.meshgrid(side, side, indexing='ij')
         # (G*G, 2) control points (x, y), x varying fastest.
         self.register_buffer('control_points', torch.stack((xs, ys), -1).view(-1, 2), False)
-        self._basis_cache = None  # (key, centers (N, 2), coords (HW, 2), kernel (HW, N))
+        self._basis_cache = None  # (key, coords (HW, 2), kernel (HW, N)) of control_points
 
     def sample(self, num: int, device: torch.device,
                dtype: torch.dtype) -> Tuple[Tensor, Tensor, Tensor]:
@@ -99,43 +99,52 @@ class RandomTPS(nn.Module):
 
     def _basis(self, h: int, w: int, centers: Tensor) -> Tuple[Tensor, Tensor]:
         """Pixel centres (HW, 2) in [-1, 1] and kornia's TPS kernel ``r^2 log r`` to ``centers``
-        (N, 2), (HW, N); cached for the last size, device, dtype and centers."""
+        (N, 2), (HW, N). Cached for the last size, device and dtype when ``centers`` is this
+        module's ``control_points`` tensor itself (as :meth:`sample` returns it), so the check
+        needs no comparison of values (no device synchronisation)."""
+        points = self.control_points
+        own = (
+            centers.data_ptr() == points.data_ptr() and centers.shape == points.shape
+            and centers.dtype == points.dtype)
         key = (h, w, centers.device, centers.dtype)
-        cache = self._basis_cache
-        if cache is None or cache[0] != key or not torch.equal(cache[1], centers):
-            coords = create_meshgrid(
-                h,
-                w,
-                normalized_coordinates=True,
-                device=centers.device,
-                dtype=centers.dtype,
-                align_corners=False).reshape(h * w, 2)
-            d2 = (coords[:, None] - centers[None]).pow(2).sum(-1)  # (HW, N)
-            kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(), torch.zeros_like(d2))
-            self._basis_cache = cache = (key, centers.clone(), coords, kernel)
-        return cache[2], cache[3]
+        if own and self._basis_cache is not None and self._basis_cache[0] == key:
+            return self._basis_cache[1], self._basis_cache[2]
+        coords = create_meshgrid(
+            h,
+            w,
+            normalized_coordinates=True,
+            device=centers.device,
+            dtype=centers.dtype,
+            align_corners=False).reshape(h * w, 2)
+        d2 = (coords[:, None] - centers[None]).pow(2).sum(-1)  # (HW, N)
+        kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(), torch.zeros_like(d2))
+        if own:
+            self._basis_cache = (key, coords, kernel)
+        return coords, kernel
 
     def grid(self, warps: Tuple[Tensor, Tensor, Tensor], size: Tuple[int, int]) -> Tensor:
         """The output-to-source ``grid_sample`` grid (B, h, w, 2) of ``warps`` on an (h, w) grid.
 
         ``warps`` are kornia ``(kernel_centers, kernel_weights, affine_weights)``, (B, N, 2),
         (B, N, 2), (B, 3, 2), as :meth:`sample` draws them; the result is kornia's
-        ``warp_points_tps`` at the pixel centres (``align_corners=False``). Warps sharing their
-        control points (as sampled) evaluate the radial basis once for the whole batch.
+        ``warp_points_tps`` at the pixel centres (``align_corners=False``). Warps whose control
+        points are one (N, 2) tensor expanded over the batch (as sampled) evaluate the radial
+        basis once for the whole batch.
         """
         centers, kernel_weights, affine = warps
         batch, (h, w) = centers.shape[0], size
-        shared: Optional[Tensor] = centers[0]
-        if batch > 1 and not (centers.stride(0) == 0
-                              or torch.equal(centers, shared.expand_as(centers))):
-            shared = None
-        if shared is None:  # each warp its own control points: kornia's warp_points_tps
-            coords, _ = self._basis(h, w, centers[0])
-            points = coords.expand(batch, h * w, 2)
-            return warp_points_tps(points, centers, kernel_weights, affine).view(batch, h, w, 2)
-        coords, kernel = self._basis(h, w, shared)  # (HW, 2), (HW, N)
+        if batch > 1 and centers.stride(0) != 0:  # each warp its own control points
+            coords = create_meshgrid(
+                h,
+                w,
+                normalized_coordinates=True,
+                device=centers.device,
+                dtype=centers.dtype,
+                align_corners=False).reshape(1, h * w, 2).expand(batch, h * w, 2)
+            return warp_points_tps(coords, centers, kernel_weights, affine).view(batch, h, w, 2)
+        coords, kernel = self._basis(h, w, centers[0])  # (HW, 2), (HW, N)
         # warp_points_tps with the control points shared by every warp: the (HW, N) radial basis
-        # is computed once per image size instead of a (B, HW, N, 2) product
+        # is computed once instead of a (B, HW, N, 2) product
         grid = kernel @ kernel_weights + coords @ affine[:, 1:] + affine[:, :1]  # (B, HW, 2)
         return grid.view(batch, h, w, 2)
 

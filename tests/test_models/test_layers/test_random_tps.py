@@ -58,18 +58,23 @@ def test_grid_equals_kornia_warp_points_tps(shared):
     torch.testing.assert_close(tps.grid((centers, kernel_weights, affine), (h, w)), expected)
 
 
-def test_cached_basis_follows_size_and_control_points():
+def test_cached_basis_follows_size_and_is_only_used_for_the_own_control_points():
     torch.manual_seed(0)
     tps = RandomTPS(grid_size=3, point_std=0.05)
     warps = tps.sample(2, torch.device('cpu'), torch.float32)
+    assert warps[0].stride(0) == 0  # one (N, 2) tensor expanded over the batch
     first = tps.grid(warps, (4, 4))
+    assert tps._basis_cache is not None and tps._basis_cache[0][:2] == (4, 4)
     assert tps.grid(warps, (6, 2)).shape == (2, 6, 2, 2)
     torch.testing.assert_close(tps.grid(warps, (4, 4)), first)
-    moved = (warps[0] * 0.5, ) + warps[1:]  # other (shared) control points: not the cached ones
     points = pixel_centres(4, 4).reshape(1, 16, 2).expand(2, 16, 2)
-    torch.testing.assert_close(
-        tps.grid(moved, (4, 4)),
-        warp_points_tps(points, *moved).view(2, 4, 4, 2))
+    # other control points, shared (expanded) or one per warp: never the cached basis
+    for centers in ((tps.control_points * 0.5).expand(2, 9, 2), warps[0] * 0.5):
+        moved = (centers, ) + warps[1:]
+        torch.testing.assert_close(
+            tps.grid(moved, (4, 4)),
+            warp_points_tps(points, *moved).view(2, 4, 4, 2))
+    torch.testing.assert_close(tps.grid(warps, (4, 4)), first)
 
 
 def test_bad_arguments():
