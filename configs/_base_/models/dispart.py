@@ -49,8 +49,10 @@ model = dict(
         channels=(256, 256, 128, 128, 64, 64, 32),  # official widths (h_channel = 32)
         out_channels=3,
         upsample_blocks=(1, 3)),  # zero-based: the 2nd and 4th blocks are 4x4 transposed convs
-    # lambda_rec = 1.5. Set `pretrained` to a torchvision VGG-19 state_dict (path or URL): with
-    # None the VGG is random (tests, smoke runs).
+    # lambda_rec = 1.5. Set `pretrained` to a torchvision VGG-19 state_dict (path or URL; the
+    # experiment configs give torchvision's URL), read when training starts (init_weights), a URL
+    # from torch's hub cache first: docs/get_started.md, "Pretrained weights". With None the VGG
+    # is random (tests, smoke runs).
     reconstruction_loss=dict(
         type='PerceptualLoss',
         loss_weight=1.5,
