@@ -57,10 +57,13 @@ class MissingPretrainedWeightsError(FileNotFoundError):
         return (f'{self.key}: {self.problem}; get the {self.what} weights ({self.source}) and '
                 f'set {self.key}=/path/to/{name}')
 
-    def name_key(self, key: str) -> 'MissingPretrainedWeightsError':
-        """The same error naming the config key ``key``, e.g.
-        ``model.reconstruction_loss.pretrained``."""
-        return MissingPretrainedWeightsError(self.module, self.what, self.problem, self.source, key,
+    def name_key(self,
+                 key: str,
+                 module: Optional[nn.Module] = None) -> 'MissingPretrainedWeightsError':
+        """The same error naming the config key ``key`` (e.g.
+        ``model.reconstruction_loss.pretrained``), owned by ``module`` when given."""
+        owner = self.module if module is None else module
+        return MissingPretrainedWeightsError(owner, self.what, self.problem, self.source, key,
                                              self.in_hub_cache)
 
 

@@ -539,7 +539,10 @@ CASES = {
     'k-negative':
     _options_case('model.num_parts=-2', ['num_parts must be a positive integer (K >= 1), got -2']),
     'k-disagrees-within-config':
-    _options_case('model.num_parts=3', ['classification_loss.num_classes must be 3']),
+    _options_case('model.num_parts=3', 'model.classification_loss.num_classes=4', [
+        'model.classification_loss.num_classes=4 contradicts model.num_parts=3',
+        'remove model.classification_loss.num_classes'
+    ]),
     # checkpoints
     'resume-missing-checkpoint':
     _resume_missing,

@@ -122,9 +122,8 @@ class PerceptualLoss(nn.Module):
         reported against this loss's ``pretrained``."""
         try:
             self.vgg.init_weights()
-        except MissingPretrainedWeightsError as error:
-            error.module = self
-            raise error.name_key(f'{type(self).__name__}.pretrained') from None
+        except MissingPretrainedWeightsError as error:  # this loss's `pretrained` named the file
+            raise error.name_key(f'{type(self).__name__}.pretrained', module=self) from None
 
     def train(self, mode: bool = True) -> 'PerceptualLoss':
         """Set training mode (which drives the running mean); the VGG always stays in eval."""
