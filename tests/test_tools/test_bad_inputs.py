@@ -394,6 +394,20 @@ def _missing_pretrained(env, tmp):
     ]
 
 
+def _pretrained_url_unreachable(env, tmp):
+    # a URL nothing answers (the discard port of this machine) and a file name no hub cache holds:
+    # what an offline machine meets for torchvision's URL in the paper configs
+    url = 'https://127.0.0.1:9/partseg-test-missing-vgg19.pth'
+    return 'train', [
+        env.perceptual, '--cfg-options', f'model.reconstruction_loss.pretrained={url}'
+    ], [
+        'model.reconstruction_loss.pretrained: partseg-test-missing-vgg19.pth is '
+        "not in torch's hub cache and cannot be downloaded", f'put {url} into ',
+        'or set model.reconstruction_loss.pretrained='
+        '/path/to/partseg-test-missing-vgg19.pth'
+    ]
+
+
 def _test_tool_other_method(env, tmp):
     return 'test', [env.tiny, env.ganseg_ckpt, '--work-dir',
                     tmp / 'test'], [f'checkpoint {env.ganseg_ckpt} holds no weights of DisPart']
@@ -562,6 +576,8 @@ CASES = {
     _load_from_missing,
     'missing-pretrained-weights':
     _missing_pretrained,
+    'pretrained-weights-not-downloadable':
+    _pretrained_url_unreachable,
     'test-checkpoint-of-another-method':
     _test_tool_other_method,
     'stage2-missing-stage1-checkpoint':
