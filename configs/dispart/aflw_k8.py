@@ -22,7 +22,7 @@ model = dict(
     num_parts=num_parts,
     reconstruction_loss=dict(
         loss_weight=1.5, pretrained='https://download.pytorch.org/models/vgg19-dcbb9e9d.pth'),
-    classification_loss=dict(num_classes=num_parts, loss_weight=1.5),
+    classification_loss=dict(loss_weight=1.5),
     foreground_loss=dict(loss_weight=0.5),
     background_loss=dict(loss_weight=1.0))
 

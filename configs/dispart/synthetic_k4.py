@@ -29,7 +29,6 @@ model = dict(
     decoder=dict(in_channels=appearance_channels + 2, channels=(32, 32, 16, 16, 8, 8, 8)),
     reconstruction_loss=dict(
         _delete_=True, type='PixelReconstructionLoss', criterion='l2', loss_weight=300.0),
-    classification_loss=dict(num_classes=num_parts, in_channels=appearance_channels),
     foreground_loss=dict(loss_weight=1.75),
     background_loss=dict(loss_weight=0.3))
 

@@ -3,4 +3,4 @@
 _base_ = ['./celeba_wild_k8.py']
 
 num_parts = 4
-model = dict(generator=dict(num_parts=num_parts))
+model = dict(num_parts=num_parts)

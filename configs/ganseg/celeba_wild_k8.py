@@ -10,7 +10,7 @@ _base_ = [
 ]
 
 num_parts = 8
-model = dict(generator=dict(num_parts=num_parts))
+model = dict(num_parts=num_parts)
 train_dataloader = dict(batch_size=64)
 
 # Stage 1 has no evaluation of its own: real images are scored through the stage-2 segmenter.

@@ -7,7 +7,7 @@ _base_ = [
 ]
 
 num_parts = 8
-model = dict(generator=dict(num_parts=num_parts))
+model = dict(num_parts=num_parts)
 train_dataloader = dict(batch_size=64)
 
 val_dataloader = None

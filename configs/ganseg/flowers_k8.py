@@ -8,7 +8,8 @@ _base_ = [
 
 num_parts = 8
 model = dict(
-    generator=dict(num_parts=num_parts, rgb_head='conv1x1'),
+    num_parts=num_parts,
+    generator=dict(rgb_head='conv1x1'),
     con_loss=dict(loss_weight_per_part=3.75))
 train_dataloader = dict(batch_size=64)
 

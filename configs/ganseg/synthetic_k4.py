@@ -22,8 +22,8 @@ num_parts = 4
 image_size = 32
 
 model = dict(
+    num_parts=num_parts,
     generator=dict(
-        num_parts=num_parts,
         z_dim=64,
         emb_dim=16,
         spade_hidden=16,

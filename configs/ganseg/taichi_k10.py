@@ -8,7 +8,8 @@ _base_ = [
 
 num_parts = 10
 model = dict(
-    generator=dict(num_parts=num_parts, bg_position_mode='horizontal'),
+    num_parts=num_parts,
+    generator=dict(bg_position_mode='horizontal'),
     con_loss=dict(loss_weight_per_part=3.0))
 train_dataloader = dict(batch_size=64)
 

@@ -155,6 +155,8 @@ class GeneratedPairsDataset(BaseDataset):
                 raise KeyError(f'{self.checkpoint}: its config has no model.generator; is it a '
                                'GANSeg stage-1 checkpoint?')
             cfg = model_cfg['generator']
+            if model_cfg.get('num_parts') is not None:  # K set on the model, passed on by GANSeg
+                cfg = dict(cfg, num_parts=model_cfg['num_parts'])
         cfg = copy.deepcopy(dict(cfg))
         cfg['init_cfg'] = None
         prefix = 'generator_ema.module.' if self.use_ema else 'generator.'

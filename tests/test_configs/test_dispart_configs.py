@@ -111,7 +111,8 @@ def test_paper_settings(name):
     allowed_k, rec, cls, fg, bg = PAPER_TABLE1[row]
     assert num_parts in allowed_k
     assert model.type == 'DisPart'
-    assert model.num_parts == num_parts == model.classification_loss.num_classes
+    # K in one place: the ArcFace loss's num_classes (and L) follow model.num_parts
+    assert model.num_parts == num_parts and 'num_classes' not in model.classification_loss
     weights = (model.reconstruction_loss.loss_weight, model.classification_loss.loss_weight,
                model.foreground_loss.loss_weight, model.background_loss.loss_weight)
     assert weights == (rec, cls, fg, bg)

@@ -83,7 +83,8 @@ def test_stage1_config(name):
     model = cfg.model
     assert model.type == 'GANSeg'
     gen, disc = model.generator, model.discriminator
-    assert gen.num_parts == K[name] == cfg.num_parts
+    # K in one place: GANSeg passes model.num_parts to the generator
+    assert model.num_parts == K[name] == cfg.num_parts and 'num_parts' not in gen
     assert disc.image_size == gen.feature_map_sizes[-1]
     # appendix B.4 and the official code
     assert model.con_loss.loss_weight_per_part == C_CON[name]
@@ -153,7 +154,7 @@ def test_official_parameter_counts(name, generator, discriminator):
     # measured on the official implementation (docs/ganseg.md)
     model = load(name).model
     with torch.device('meta'):
-        assert count(MODELS.build(model.generator)) == generator
+        assert count(MODELS.build(model).generator) == generator
         assert count(MODELS.build(model.discriminator)) == discriminator
 
 
@@ -168,7 +169,7 @@ def test_paper_segmenter_builds():
 def test_synthetic_stage1_is_equivariant():
     # the shrunken sizes keep the masks exactly translation-equivariant (margin 8 at 8..32 px)
     cfg = load('synthetic_k4')
-    gen = MODELS.build(cfg.model.generator).eval()
+    gen = MODELS.build(cfg.model).generator.eval()
     parts = gen.point_generator(torch.randn(1, 64), torch.randn(1, 64))
     points = (torch.rand(1, 4, 4, 2) - 0.5) * 0.8
     locations = points.mean(2)

@@ -9,15 +9,16 @@ import sys
 import pytest
 import torch
 
+from partseg.models.backbones import VGG19_URL, VGG19Features
+from partseg.models.layers import RandomTPS
 from projects.scops.scops import (SCOPS, FrozenBackboneFeatures, OrthonormalityLoss,
                                   SCOPSConcentrationLoss, SCOPSEquivarianceLoss,
-                                  SemanticConsistencyLoss, VGG19Features)
+                                  SemanticConsistencyLoss)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG = osp.join('projects', 'scops', 'configs', 'scops_synthetic_k4.py')
 PLUGIN_MODULES = ('SCOPS', 'SCOPSConcentrationLoss', 'SCOPSEquivarianceLoss',
-                  'SemanticConsistencyLoss', 'OrthonormalityLoss', 'VGG19Features',
-                  'FrozenBackboneFeatures')
+                  'SemanticConsistencyLoss', 'OrthonormalityLoss', 'FrozenBackboneFeatures')
 ENV = dict(os.environ, CUDA_VISIBLE_DEVICES='', OMP_NUM_THREADS='1', PYTHONWARNINGS='ignore')
 
 
@@ -157,7 +158,7 @@ def test_orthonormality_loss_hand_values():
 # ---------------------------------------------------------------------------------------------
 def test_vgg19_features_loads_a_torchvision_state_dict(tmp_path):
     with pytest.warns(UserWarning, match='randomly initialised'):
-        random_vgg = VGG19Features(layer='relu1_1')
+        random_vgg = VGG19Features(layers='relu1_1')
     assert random_vgg.out_channels == 64
     state = {
         'features.0.weight': torch.full((64, 3, 3, 3), 0.01),
@@ -166,8 +167,9 @@ def test_vgg19_features_loads_a_torchvision_state_dict(tmp_path):
     }
     path = tmp_path / 'vgg19.pth'
     torch.save(state, path)
-    vgg = VGG19Features(layer='relu1_1', pretrained=str(path))
-    assert torch.equal(vgg.vgg[0].weight, state['features.0.weight'])
+    vgg = VGG19Features(layers='relu1_1', pretrained=str(path))
+    vgg.init_weights()  # the weights are read here, not when the extractor is built
+    assert torch.equal(vgg[0].weight, state['features.0.weight'])
     out = vgg(torch.rand(1, 3, 8, 8))
     assert out.shape == (1, 64, 8, 8) and (out >= 0).all()
     assert VGG19Features.__init__.__defaults__[0] == 'relu5_2'  # the paper's layer
@@ -175,12 +177,12 @@ def test_vgg19_features_loads_a_torchvision_state_dict(tmp_path):
 
 def test_vgg19_features_bad_input_names_layer_or_file(tmp_path):
     with pytest.raises(ValueError, match="unknown layer 'relu6_1'"):
-        VGG19Features(layer='relu6_1')
+        VGG19Features(layers='relu6_1')
     with pytest.raises(FileNotFoundError, match='nope.pth'):
-        VGG19Features(layer='relu1_1', pretrained=str(tmp_path / 'nope.pth'))
+        VGG19Features(layers='relu1_1', pretrained=str(tmp_path / 'nope.pth')).init_weights()
     torch.save({'features.0.weight': torch.zeros(64, 3, 3, 3)}, tmp_path / 'partial.pth')
     with pytest.raises(KeyError, match='features.0.bias'):
-        VGG19Features(layer='relu1_1', pretrained=str(tmp_path / 'partial.pth'))
+        VGG19Features(layers='relu1_1', pretrained=str(tmp_path / 'partial.pth')).init_weights()
 
 
 def tiny_backbone(base_channels=4, init_std=0.1):
@@ -219,7 +221,7 @@ def scops_kwargs(**update):
         equivariance_loss=dict(type='SCOPSEquivarianceLoss'),
         semantic_consistency_loss=dict(type='SemanticConsistencyLoss'),
         orthonormality_loss=dict(type='OrthonormalityLoss'),
-        equivariance_tps=dict(type='TPSPairPreprocessor', mean=None, std=None, grid_size=3))
+        equivariance_tps=dict(type='RandomTPS', grid_size=3))
     kwargs.update(update)
     return kwargs
 
@@ -253,7 +255,9 @@ def test_scops_warp_grid_convention_is_output_to_source():
     # A pure translation by one pixel (2 / W in [-1, 1]): output pixel j samples source j + 1.
     centers = torch.zeros(1, 4, 2)
     affine = torch.tensor([[[2 / 8, 0.0], [1.0, 0.0], [0.0, 1.0]]])
-    grid = SCOPS.warp_grid((centers, torch.zeros(1, 4, 2), affine), (1, 8))
+    grid = RandomTPS(grid_size=2).grid((centers, torch.zeros(1, 4, 2), affine), (1, 8))
+    assert torch.equal(tiny_scops().warp_grid((centers, torch.zeros(1, 4, 2), affine), (1, 8)),
+                       grid)
     image = torch.arange(8.0).view(1, 1, 1, 8)
     shifted = torch.nn.functional.grid_sample(image, grid, align_corners=False)
     assert shifted.flatten().tolist() == [1, 2, 3, 4, 5, 6, 7, 0]
@@ -291,7 +295,7 @@ def test_scops_saliency_masks_the_features_and_names_a_missing_field():
     (dict(data_preprocessor=dict(type='ImgDataPreprocessor')),
      'data_preprocessor must be an ImgDataPreprocessor'),
     (dict(equivariance_tps=dict(type='ImgDataPreprocessor')),
-     'equivariance_tps must configure a TPSPairPreprocessor'),
+     'equivariance_tps must configure a RandomTPS'),
 ])
 def test_scops_bad_components_give_one_line_errors(update, message):
     with pytest.raises(TypeError, match=message):
@@ -304,11 +308,12 @@ def test_paper_and_gt_background_configs_build():
     from partseg.registry import MODELS
     paper = Config.fromfile(
         osp.join(ROOT, 'projects', 'scops', 'configs', '_base_', 'models', 'scops.py'))
-    with pytest.warns(UserWarning, match='randomly initialised'), torch.device('meta'):
+    with torch.device('meta'):  # builds offline: the VGG-19 weights are read by init_weights
         model = MODELS.build(paper.model)
     assert model.num_parts == 8 and model.part_basis.shape == (8, 512)
     assert isinstance(model.feature_extractor, VGG19Features)
-    assert model.feature_extractor.layer == 'relu5_2' and model.saliency_field is None
+    assert model.feature_extractor.layers == ('relu5_2', ) and model.saliency_field is None
+    assert model.feature_extractor.pretrained == VGG19_URL
     gt_bg = Config.fromfile(
         osp.join(ROOT, 'projects', 'scops', 'configs', 'scops_synthetic_k4_gt_bg.py'))
     assert gt_bg.model.saliency_field == 'gt_fg_mask' and gt_bg.model.num_parts == 4

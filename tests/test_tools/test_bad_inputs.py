@@ -388,8 +388,24 @@ def _load_from_missing(env, tmp):
 
 
 def _missing_pretrained(env, tmp):
-    return 'train', [env.perceptual
-                     ], [f'pretrained VGG-19 file not found: {env.root / "no" / "vgg19.pth"}']
+    return 'train', [env.perceptual], [
+        'model.reconstruction_loss.pretrained: pretrained VGG-19 file not found: '
+        f'{env.root / "no" / "vgg19.pth"}'
+    ]
+
+
+def _pretrained_url_unreachable(env, tmp):
+    # a URL nothing answers (the discard port of this machine) and a file name no hub cache holds:
+    # what an offline machine meets for torchvision's URL in the paper configs
+    url = 'https://127.0.0.1:9/partseg-test-missing-vgg19.pth'
+    return 'train', [
+        env.perceptual, '--cfg-options', f'model.reconstruction_loss.pretrained={url}'
+    ], [
+        'model.reconstruction_loss.pretrained: partseg-test-missing-vgg19.pth is '
+        "not in torch's hub cache and cannot be downloaded", f'put {url} into ',
+        'or set model.reconstruction_loss.pretrained='
+        '/path/to/partseg-test-missing-vgg19.pth'
+    ]
 
 
 def _test_tool_other_method(env, tmp):
@@ -537,7 +553,10 @@ CASES = {
     'k-negative':
     _options_case('model.num_parts=-2', ['num_parts must be a positive integer (K >= 1), got -2']),
     'k-disagrees-within-config':
-    _options_case('model.num_parts=3', ['classification_loss.num_classes must be 3']),
+    _options_case('model.num_parts=3', 'model.classification_loss.num_classes=4', [
+        'model.classification_loss.num_classes=4 contradicts model.num_parts=3',
+        'remove model.classification_loss.num_classes'
+    ]),
     # checkpoints
     'resume-missing-checkpoint':
     _resume_missing,
@@ -557,6 +576,8 @@ CASES = {
     _load_from_missing,
     'missing-pretrained-weights':
     _missing_pretrained,
+    'pretrained-weights-not-downloadable':
+    _pretrained_url_unreachable,
     'test-checkpoint-of-another-method':
     _test_tool_other_method,
     'stage2-missing-stage1-checkpoint':

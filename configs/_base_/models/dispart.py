@@ -1,8 +1,9 @@
 # DisPart (Liu et al., "Unsupervised Part Segmentation through Disentangling Appearance and
 # Shape", CVPR 2021) with the paper's settings: Sec. 4.1, appendix A and Table 1 (CelebA row).
-# Experiments set K through `model.num_parts` and `model.classification_loss.num_classes`
-# (both K, unless classify_background=True: K + 1); no top-level variables here, so this file can
-# be combined with any dataset base (MMEngine refuses keys defined by two bases).
+# Experiments set K through `model.num_parts` alone: DisPart gives the classification loss its
+# num_classes (K, or K + 1 with classify_background=True) and in_channels (L, the appearance
+# encoder's width). No top-level variables here, so this file can be combined with any dataset
+# base (MMEngine refuses keys defined by two bases).
 
 # Part-map resolution. The paper: layer3 stride 1, 32x32 maps from 128-px images (output stride
 # 4: stem conv stride 2 without max pool, then strides (1, 2, 1)); the decoder upsamples in its
@@ -48,8 +49,10 @@ model = dict(
         channels=(256, 256, 128, 128, 64, 64, 32),  # official widths (h_channel = 32)
         out_channels=3,
         upsample_blocks=(1, 3)),  # zero-based: the 2nd and 4th blocks are 4x4 transposed convs
-    # lambda_rec = 1.5. Set `pretrained` to a torchvision VGG-19 state_dict (path or URL): with
-    # None the VGG is random (tests, smoke runs).
+    # lambda_rec = 1.5. Set `pretrained` to a torchvision VGG-19 state_dict (path or URL; the
+    # experiment configs give torchvision's URL), read when training starts (init_weights), a URL
+    # from torch's hub cache first: docs/get_started.md, "Pretrained weights". With None the VGG
+    # is random (tests, smoke runs).
     reconstruction_loss=dict(
         type='PerceptualLoss',
         loss_weight=1.5,
@@ -57,21 +60,16 @@ model = dict(
         pretrained=None,
         weight_update_interval=100,  # layer weights = 1 / mean layer loss every 100 steps
         feature_chunks=2),  # the VGG runs on one view's B images at a time (same loss; faster)
-    # lambda_cls = 1.5; s = 20, m = 0.5 (Sec. 4.1; the official code uses s = 30).
-    classification_loss=dict(
-        type='ArcFaceLoss',
-        num_classes=8,
-        in_channels=256,  # L
-        s=20.0,
-        m=0.5,
-        loss_weight=1.5),
+    # lambda_cls = 1.5; s = 20, m = 0.5 (Sec. 4.1; the official code uses s = 30). num_classes
+    # (K) and in_channels (L) follow model.num_parts and the appearance encoder.
+    classification_loss=dict(type='ArcFaceLoss', s=20.0, m=0.5, loss_weight=1.5),
     foreground_loss=dict(type='ForegroundConcentrationLoss', loss_weight=0.5),  # lambda_fg
     background_loss=dict(type='BackgroundConcentrationLoss', loss_weight=1.0),  # lambda_bg
     # True: the reconstruction loss ignores pixels the TPS warp took from outside the image
     # (official code); the paper does not mask.
     masked_reconstruction=False,
-    # True: ArcFace also classifies the background feature (official code; then
-    # classification_loss.num_classes = num_parts + 1); the paper excludes it.
+    # True: ArcFace also classifies the background feature (official code; its num_classes is
+    # then num_parts + 1); the paper excludes it.
     classify_background=False,
     # 'separate': each view passes the encoders and the decoder as its own batch of B, so BN
     # normalises each view over its own images, as the official code does (the paper does not

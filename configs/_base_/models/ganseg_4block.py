@@ -17,14 +17,15 @@
 #   concentration and area losses every 2nd G step | every step
 # grid_type 'centres' puts the image pixels at the project's pixel centres, which 2x upsampling
 # preserves exactly (the official 'linspace' grid is an option).
-# K is set by the experiment configs (model.generator.num_parts).
+# K is set by the experiment configs, in one place: model.num_parts (GANSeg passes it to the
+# generator).
 model = dict(
     type='GANSeg',
+    num_parts=8,
     # uint8 RGB -> [-1, 1], the range of the generator's tanh output
     data_preprocessor=dict(type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3),
     generator=dict(
         type='GANSegGenerator',
-        num_parts=8,
         n_per=4,  # points per part (appendix F.3)
         z_dim=256,
         emb_dim=64,  # D_emb

@@ -1,20 +1,24 @@
 """TPS image pairs of DisPart, Liu et al. 2021 Sec. 3.1 and appendix A.1, made on the device."""
-import math
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from kornia.geometry.grid import create_meshgrid
 from mmengine.model import ImgDataPreprocessor
 from mmengine.structures import PixelData
 from torch import Tensor
 
+from partseg.models.layers.random_tps import RandomTPS
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
 
 #: Data-sample field holding the TPS validity masks, :class:`PixelData` (2, H, W): channel v is
 #: view v's mask, 1 where the warp sampled inside the source image, 0 outside (soft at the edge).
 TPS_MASK_KEY = 'tps_valid_mask'
+
+
+def _tps_parameter(name: str) -> property:
+    """A read-only view of the random TPS's parameter ``name``."""
+    return property(lambda self: getattr(self.tps, name), doc=f'``tps.{name}``')
 
 
 @MODELS.register_module()
@@ -33,32 +37,28 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
     carry no black frame for the part maps to latch onto; the masks still mark where the warp
     left the image.
 
-    The random TPS follows the sampler the paper adopts (Jakab et al.'s, which the official code
-    uses), parametrised by its control-point coefficients: ``grid_size`` x ``grid_size`` control
-    points on a regular grid in [-1, 1]^2, the output-to-source map
-    ``f(p) = t + R(rotation) * scale * p + sum_i w_i * U(|p - c_i|)`` with ``U(r) = r^2 log r^2``,
-    each ``w_i`` (one per point and axis) ~ N(0, point_std^2) plus, with probability
-    ``extra_point_prob``, an extra N(0, extra_point_std^2); ``t`` ~ N(0, translation_std^2) per
-    axis, the rotation ~ N(0, rotation_std^2) degrees, the scale ~ 1 + N(0, scale_std^2).
-    Coordinates are normalised to [-1, 1] (kornia's ``align_corners=False`` frame). All draws
-    come from torch's global RNG on the images' device, so mmengine's seeding makes them
-    reproducible. With every std 0 the warp is the identity.
+    The random TPS are drawn by :class:`~partseg.models.layers.RandomTPS` (attribute ``tps``),
+    the sampler the paper adopts (Jakab et al.'s, which the official code uses); its arguments
+    below are passed on to it unchanged.
 
     Args:
         mean, std: per-channel RGB normalisation, ``(x - mean) / std``; 127.5 maps to [-1, 1].
-        grid_size: control points per side (appendix A.1: 10).
-        point_std: std of every control-point coefficient (A.1: 0.001).
-        extra_point_std: std of the extra perturbation (A.1: 0.005).
-        extra_point_prob: probability of the extra perturbation per coefficient (A.1: 0.5).
-        translation_std: std of the affine translation (A.1: 0.1).
-        rotation_std: std of the affine rotation in degrees (A.1: 0).
-        scale_std: std of the affine scale around 1 (A.1: 0).
+        grid_size, point_std, extra_point_std, extra_point_prob, translation_std, rotation_std,
+            scale_std: the random TPS, see :class:`~partseg.models.layers.RandomTPS` (A.1: 10,
+            0.001, 0.005, 0.5, 0.1, 0, 0).
         padding_mode: ``'zeros'`` (black, the official code), ``'border'`` or ``'reflection'``
             (``torch.nn.functional.grid_sample``'s modes) for the area outside the source image.
         pad_size_divisor, pad_value, non_blocking: as in mmengine's ``ImgDataPreprocessor``.
     """
 
     num_views = 2
+    grid_size = _tps_parameter('grid_size')
+    point_std = _tps_parameter('point_std')
+    extra_point_std = _tps_parameter('extra_point_std')
+    extra_point_prob = _tps_parameter('extra_point_prob')
+    translation_std = _tps_parameter('translation_std')
+    rotation_std = _tps_parameter('rotation_std')
+    scale_std = _tps_parameter('scale_std')
 
     def __init__(self,
                  mean: Optional[Sequence[float]] = (127.5, 127.5, 127.5),
@@ -88,31 +88,23 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
             pad_size_divisor=pad_size_divisor,
             pad_value=pad_value,
             non_blocking=non_blocking)
-        if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
-            raise ValueError(f'grid_size must be an int >= 2, got {grid_size!r}')
-        for key, value in (('point_std', point_std), ('extra_point_std', extra_point_std),
-                           ('translation_std', translation_std), ('rotation_std', rotation_std),
-                           ('scale_std', scale_std)):
-            if not value >= 0:
-                raise ValueError(f'{key} must be >= 0, got {value!r}')
         if padding_mode not in ('zeros', 'border', 'reflection'):
             raise ValueError(f"padding_mode must be 'zeros', 'border' or 'reflection', got "
                              f'{padding_mode!r}')
         self.padding_mode = padding_mode
-        if not 0 <= extra_point_prob <= 1:
-            raise ValueError(f'extra_point_prob must be in [0, 1], got {extra_point_prob!r}')
-        self.grid_size = grid_size
-        self.point_std = point_std
-        self.extra_point_std = extra_point_std
-        self.extra_point_prob = extra_point_prob
-        self.translation_std = translation_std
-        self.rotation_std = rotation_std
-        self.scale_std = scale_std
-        side = torch.linspace(-1, 1, grid_size)
-        ys, xs = torch.meshgrid(side, side, indexing='ij')
-        # (G*G, 2) control points (x, y), x varying fastest.
-        self.register_buffer('control_points', torch.stack((xs, ys), -1).view(-1, 2), False)
-        self._basis_cache = None  # ((h, w, device, dtype), coords (HW, 2), kernel (HW, N))
+        self.tps = RandomTPS(
+            grid_size=grid_size,
+            point_std=point_std,
+            extra_point_std=extra_point_std,
+            extra_point_prob=extra_point_prob,
+            translation_std=translation_std,
+            rotation_std=rotation_std,
+            scale_std=scale_std)
+
+    @property
+    def control_points(self) -> Tensor:
+        """(G*G, 2) control points (x, y) of the random TPS, x varying fastest."""
+        return self.tps.control_points
 
     def normalized_zero(self) -> Tensor:
         """(3, 1, 1) normalised value of a raw 0 (black) pixel."""
@@ -128,43 +120,9 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
 
     def sample_tps(self, num: int, device: torch.device,
                    dtype: torch.dtype) -> Tuple[Tensor, Tensor, Tensor]:
-        """``num`` random TPS as kornia ``(kernel_centers, kernel_weights, affine_weights)``.
-
-        Shapes (num, G*G, 2), (num, G*G, 2), (num, 3, 2); maps output to source coordinates.
-        """
-        shape = (num, self.grid_size**2, 2)
-        weights = torch.randn(shape, device=device, dtype=dtype) * self.point_std
-        extra = torch.rand(shape, device=device, dtype=dtype) < self.extra_point_prob
-        weights = weights + extra * torch.randn(
-            shape, device=device, dtype=dtype) * self.extra_point_std
-        # kornia's kernel is r^2 log r = (r^2 log r^2) / 2: twice the coefficient, same warp.
-        kernel_weights = 2 * weights
-        translation = torch.randn(num, 2, device=device, dtype=dtype) * self.translation_std
-        angle = torch.randn(num, device=device, dtype=dtype) * math.radians(self.rotation_std)
-        scale = 1 + torch.randn(num, device=device, dtype=dtype) * self.scale_std
-        cos, sin = scale * angle.cos(), scale * angle.sin()
-        # rows: offset, then the x and y coefficients: f_x = t_x + cos x + sin y,
-        # f_y = t_y - sin x + cos y.
-        affine = torch.stack((translation, torch.stack((cos, -sin), -1), torch.stack(
-            (sin, cos), -1)),
-                             dim=1)  # (num, 3, 2)
-        centers = self.control_points.to(device=device, dtype=dtype).expand(shape)
-        return centers, kernel_weights, affine
-
-    def _tps_basis(self, h: int, w: int, device: torch.device,
-                   dtype: torch.dtype) -> Tuple[Tensor, Tensor]:
-        """Pixel centres (HW, 2) in [-1, 1] and kornia's TPS kernel ``r^2 log r`` to the control
-        points, (HW, G*G); cached for the last image size, device and dtype."""
-        key = (h, w, device, dtype)
-        if self._basis_cache is None or self._basis_cache[0] != key:
-            coords = create_meshgrid(
-                h, w, normalized_coordinates=True, device=device, dtype=dtype,
-                align_corners=False).reshape(h * w, 2)
-            centers = self.control_points.to(device=device, dtype=dtype)  # (N, 2)
-            d2 = (coords[:, None] - centers[None]).pow(2).sum(-1)  # (HW, N)
-            kernel = torch.where(d2 > 0, 0.5 * d2 * d2.clamp(min=1e-30).log(), torch.zeros_like(d2))
-            self._basis_cache = (key, coords, kernel)
-        return self._basis_cache[1], self._basis_cache[2]
+        """``num`` random TPS as kornia ``(kernel_centers, kernel_weights, affine_weights)``
+        (:meth:`RandomTPS.sample`): (num, G*G, 2), (num, G*G, 2), (num, 3, 2)."""
+        return self.tps.sample(num, device, dtype)
 
     def make_pairs(self, images: Tensor) -> Tuple[Tensor, Tensor]:
         """(B, 3, H, W) normalised images -> (B, 2, 3, H, W) TPS views and (B, 2, H, W) masks."""
@@ -175,12 +133,8 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         # (its warp is the validity mask); one grid_sample for all B * 2 warps.
         stacked = torch.cat((images - zero, images.new_ones(b, 1, h, w)), dim=1)  # (B, 4, H, W)
         stacked = stacked.unsqueeze(1).expand(b, v, c + 1, h, w).reshape(b * v, c + 1, h, w)
-        _, kernel_weights, affine = self.sample_tps(b * v, images.device, images.dtype)
-        coords, kernel = self._tps_basis(h, w, images.device, images.dtype)  # (HW, 2), (HW, N)
-        # kornia's warp_points_tps with the control points shared by every warp: the (HW, N)
-        # radial basis is computed once per image size instead of a (2B, HW, N, 2) product.
-        grid = (kernel @ kernel_weights + coords @ affine[:, 1:] + affine[:, :1])  # (2B, HW, 2)
-        grid = grid.view(b * v, h, w, 2)
+        warps = self.sample_tps(b * v, images.device, images.dtype)
+        grid = self.tps.grid(warps, (h, w))  # (2B, H, W, 2)
         if self.padding_mode != 'zeros':  # images with their own padding, masks from the ones
             images_part, ones_part = stacked.split((c, 1), dim=1)
             filled = F.grid_sample(
@@ -220,9 +174,4 @@ class TPSPairPreprocessor(ImgDataPreprocessor):
         return data
 
     def extra_repr(self) -> str:
-        return (f'grid_size={self.grid_size}, point_std={self.point_std}, '
-                f'padding_mode={self.padding_mode!r}, '
-                f'extra_point_std={self.extra_point_std}, '
-                f'extra_point_prob={self.extra_point_prob}, '
-                f'translation_std={self.translation_std}, rotation_std={self.rotation_std}, '
-                f'scale_std={self.scale_std}')
+        return f'padding_mode={self.padding_mode!r}'

@@ -3,10 +3,11 @@ from .coordinate_channels import CoordinateChannels
 from .part_heatmaps import PartHeatmaps
 from .positional_encoding import (RelativePositionalEncoding, check_feature_map_sizes, check_margin,
                                   crop_margin, margin_grid, upsample_and_crop, upsample_flags)
+from .random_tps import RandomTPS
 from .spade_resblock import SPADE, SPADEResBlock
 
 __all__ = [
     'AdaIN', 'AdaINConvBlock', 'CoordinateChannels', 'PartHeatmaps', 'RelativePositionalEncoding',
     'check_feature_map_sizes', 'check_margin', 'crop_margin', 'margin_grid', 'upsample_and_crop',
-    'upsample_flags', 'SPADE', 'SPADEResBlock'
+    'upsample_flags', 'RandomTPS', 'SPADE', 'SPADEResBlock'
 ]

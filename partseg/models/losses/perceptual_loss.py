@@ -1,35 +1,24 @@
 """Perceptual reconstruction loss on VGG-19 features."""
-import warnings
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from torchvision.models.vgg import cfgs as vgg_cfgs
 
+from partseg.models.backbones.vgg19_features import VGG19_LAYER_ENDS as _RELU_LAYER_ENDS
+from partseg.models.backbones.vgg19_features import VGG19Features
 from partseg.registry import MODELS
-from partseg.utils.vgg19_weights import build_vgg19_features, load_vgg19_features
+from partseg.utils.pretrained_weights import MissingPretrainedWeightsError
 
-_IMAGENET_MEAN = (0.485, 0.456, 0.406)
-_IMAGENET_STD = (0.229, 0.224, 0.225)
 _EPS = 1e-6
 
 
 def _vgg19_layer_ends() -> Dict[str, int]:
     """Map ``'input'`` and every ``'convB_I'`` of VGG-19 to the end index of its slice of
     ``torchvision.models.vgg19().features``: the feature is the output of the ReLU after the conv
-    (as in the official DisPart code), ``features[:end](x)``."""
-    ends = {'input': 0}
-    index, block, conv = 0, 1, 0
-    for item in vgg_cfgs['E']:
-        if item == 'M':
-            index += 1  # max-pool
-            block, conv = block + 1, 0
-        else:
-            conv += 1
-            index += 2  # conv + ReLU
-            ends[f'conv{block}_{conv}'] = index
-    return ends
+    (as in the official DisPart code), ``features[:end](x)``; :class:`VGG19Features` calls it
+    ``'reluB_I'``."""
+    return {name.replace('relu', 'conv'): end for name, end in _RELU_LAYER_ENDS.items()}
 
 
 VGG19_LAYER_ENDS = _vgg19_layer_ends()
@@ -40,9 +29,8 @@ class PerceptualLoss(nn.Module):
     """Perceptual reconstruction loss P, Liu et al. 2021 Eq. (5) with appendix A.2.
 
     ``P(x, x_hat) = (1/N) sum_i w_i * mean((phi_i(x) - phi_i(x_hat))^2)`` over the N requested
-    layers ``phi_i`` of a frozen ImageNet VGG-19 (torchvision's ``vgg19`` architecture, features
-    only; ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised
-    image).
+    layers ``phi_i`` of a frozen ImageNet VGG-19 (partseg's shared :class:`VGG19Features`;
+    ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised image).
     The division by N follows the official code; it also multiplies the weighted sum by the
     unweighted layer-loss sum, which is not reproduced here.
 
@@ -51,8 +39,9 @@ class PerceptualLoss(nn.Module):
         layers: VGG-19 layers compared (A.2: input, conv1_2, ..., conv5_2). VGG layers past the
             deepest requested one are not built.
         pretrained: local path or http(s) URL of a torchvision VGG-19 ``state_dict`` (keys
-            ``features.*``; other keys are ignored). ``None`` keeps a random VGG (with a warning):
-            the loss then compares untrained features.
+            ``features.*``; other keys are ignored), read by ``init_weights`` (a URL from torch's
+            hub cache when it is there), never when the loss is built. ``None`` keeps a random
+            VGG (with a warning): the loss then compares untrained features.
         weight_update_interval: with ``'running_mean'``, the number of training calls averaged
             before the layer weights are refreshed (A.2: 100).
         layer_weighting: ``'running_mean'``: every ``weight_update_interval`` training calls each
@@ -119,31 +108,22 @@ class PerceptualLoss(nn.Module):
         self.layer_weighting = layer_weighting
         self.mask_reduction = mask_reduction
         self.feature_chunks = feature_chunks
-        self._ends = [VGG19_LAYER_ENDS[name] for name in layers]
 
-        self.vgg = build_vgg19_features(max(self._ends))
-        self.vgg.requires_grad_(False)
-        self.vgg.eval()
-        if pretrained is None:
-            warnings.warn('PerceptualLoss: pretrained=None, the VGG-19 is randomly initialised and '
-                          'the loss compares untrained features')
-        else:
-            self._load_pretrained()
+        # the shared frozen VGG-19 (partseg.models.backbones), up to the deepest requested layer
+        self.vgg = VGG19Features([name.replace('conv', 'relu') for name in layers],
+                                 pretrained=pretrained)
 
-        self.register_buffer(
-            'mean', torch.tensor(_IMAGENET_MEAN).view(1, 3, 1, 1), persistent=False)
-        self.register_buffer('std', torch.tensor(_IMAGENET_STD).view(1, 3, 1, 1), persistent=False)
         self.register_buffer('layer_weights', torch.tensor(layer_weights, dtype=torch.float32))
         self.register_buffer('loss_accumulator', torch.zeros(len(layers)))
         self.register_buffer('num_accumulated', torch.zeros((), dtype=torch.long))
 
-    def _load_pretrained(self) -> None:
-        load_vgg19_features(self.vgg, self.pretrained, 'PerceptualLoss')
-
     def init_weights(self) -> None:
-        """Reload the pretrained VGG, so an ``init_cfg`` of a parent module cannot overwrite it."""
-        if self.pretrained is not None:
-            self._load_pretrained()
+        """Load the pretrained VGG-19 (:meth:`VGG19Features.init_weights`); a missing file is
+        reported against this loss's ``pretrained``."""
+        try:
+            self.vgg.init_weights()
+        except MissingPretrainedWeightsError as error:  # this loss's `pretrained` named the file
+            raise error.name_key(f'{type(self).__name__}.pretrained', module=self) from None
 
     def train(self, mode: bool = True) -> 'PerceptualLoss':
         """Set training mode (which drives the running mean); the VGG always stays in eval."""
@@ -153,14 +133,7 @@ class PerceptualLoss(nn.Module):
 
     def _features(self, images: Tensor) -> List[Tensor]:
         """VGG features of ``images`` (B, 3, H, W) in [0, 1] at each requested layer."""
-        x = (images - self.mean) / self.std
-        by_end = {0: x}
-        wanted = set(self._ends)
-        for index, layer in enumerate(self.vgg):
-            x = layer(x)
-            if index + 1 in wanted:
-                by_end[index + 1] = x
-        return [by_end[end] for end in self._ends]
+        return self.vgg(images)
 
     def _squared_error_terms(self, pred: Tensor, target: Tensor,
                              mask: Optional[Tensor]) -> Tuple[Tensor, Tensor]:

@@ -8,6 +8,7 @@ from mmengine.structures import PixelData
 from torch import Tensor
 
 from partseg.structures import PartDataSample
+from partseg.utils.pretrained_weights import MissingPretrainedWeightsError
 
 
 def check_num_parts(num_parts, key: str = 'num_parts') -> int:
@@ -27,6 +28,17 @@ class BasePartSegmentor(BaseModel):
     def __init__(self, num_parts: int, data_preprocessor=None, init_cfg=None) -> None:
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         self.num_parts = check_num_parts(num_parts)
+
+    def init_weights(self) -> None:
+        """MMEngine's ``init_weights``; missing pretrained weights of a sub-module are reported
+        with their full config key (``model.<attribute path>.pretrained``)."""
+        try:
+            super().init_weights()
+        except MissingPretrainedWeightsError as error:
+            names = [name for name, module in self.named_modules() if module is error.module]
+            if not names:
+                raise
+            raise error.name_key(f'model.{names[0]}.pretrained') from None
 
     @abstractmethod
     def part_logits(self, inputs: Tensor) -> Tensor:

@@ -54,7 +54,9 @@ class DisPart(BasePartSegmentor):
         decoder: config of D (``DisPartDecoder``); ``in_channels`` must be L + 2 (L without
             coordinate channels) and its ``upsample_factor`` the encoders' output stride.
         reconstruction_loss: ``forward(pred, target, mask=None)`` on (N, 3, H, W) images in [0, 1].
-        classification_loss: ``forward(features)`` on (N, K, L) part features (``ArcFaceLoss``).
+        classification_loss: ``forward(features)`` on (N, K, L) part features (``ArcFaceLoss``);
+            its ``num_classes`` (K, or K + 1 with ``classify_background``) and ``in_channels`` (L)
+            are filled in from ``num_parts`` and the appearance encoder.
         foreground_loss, background_loss: ``forward(part_maps)`` on (N, K+1, h, w) softmax maps.
         data_preprocessor: a :class:`TPSPairPreprocessor` or its config (default: its defaults).
         coordinate_channels: config of the layer that appends the two coordinate channels
@@ -134,16 +136,21 @@ class DisPart(BasePartSegmentor):
                              f'not have the image size')
 
         self.reconstruction_loss = MODELS.build(reconstruction_loss)
+        # K and L are set once (num_parts, the appearance encoder): the classification loss gets
+        # them from here; a value also given in its config must agree
+        num_classes = num_parts + 1 if self.classify_background else num_parts
+        classification_loss = dict(classification_loss)
+        for key, value in (('num_classes', num_classes), ('in_channels', appearance_channels)):
+            found = classification_loss.setdefault(key, value)
+            if found != value:
+                raise ValueError(f'model.classification_loss.{key}={found} contradicts '
+                                 f'model.num_parts={num_parts}, model.classify_background='
+                                 f'{self.classify_background} and L={appearance_channels} '
+                                 f'(appearance_encoder.out_channels), which give {key}={value}: '
+                                 f'remove model.classification_loss.{key} (it follows them)')
         self.classification_loss = MODELS.build(classification_loss)
         self.foreground_loss = MODELS.build(foreground_loss)
         self.background_loss = MODELS.build(background_loss)
-        num_classes = num_parts + 1 if self.classify_background else num_parts
-        for key, value in (('num_classes', num_classes), ('in_channels', appearance_channels)):
-            found = getattr(self.classification_loss, key, value)
-            if found != value:
-                raise ValueError(f'classification_loss.{key} must be {value} (num_parts='
-                                 f'{num_parts}, classify_background={self.classify_background}, '
-                                 f'L={appearance_channels}), got {found}')
 
         if init_std is not None:
             for net in (self.shape_encoder, self.appearance_encoder, self.part_head, self.decoder):

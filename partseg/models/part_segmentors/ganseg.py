@@ -13,6 +13,7 @@ from torch import Tensor, nn
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
 from partseg.utils.precision import autocast_device_type, full_precision
+from .base_part_segmentor import check_num_parts
 
 
 def unwrap(module: nn.Module) -> nn.Module:
@@ -63,6 +64,8 @@ class GANSeg(BaseModel):
             ``num_parts`` and ``mask_grid(device, dtype)`` and returns ``image``, ``masks``,
             ``points``, ``part_locations``, ``part_scales``, ``heatmaps``.
         discriminator (dict): discriminator config; ``D(images) -> (B, 1)`` logits.
+        num_parts (int, optional): K, passed to the generator, so a config sets K in one place
+            (``model.num_parts``); None leaves it to ``generator.num_parts``.
         gan_loss (dict): Eq. (13)-(14).
         gp_loss (dict): Eq. (15); ``center=0`` R1 (paper), ``center=1`` official.
         con_loss (dict): Eq. (16).
@@ -81,6 +84,7 @@ class GANSeg(BaseModel):
     def __init__(self,
                  generator: dict,
                  discriminator: dict,
+                 num_parts: Optional[int] = None,
                  gan_loss: dict = dict(type='GANLoss'),
                  gp_loss: dict = dict(type='GradientPenaltyLoss', loss_weight=10.0, center=0.0),
                  con_loss: dict = dict(type='GeometricConcentrationLoss', loss_weight=10.0),
@@ -97,6 +101,13 @@ class GANSeg(BaseModel):
         for key, value in (('gp_interval', gp_interval), ('con_area_interval', con_area_interval)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{key} must be a positive integer, got {value!r}')
+        if num_parts is not None:
+            check_num_parts(num_parts, 'model.num_parts')
+            generator = dict(generator)
+            if generator.setdefault('num_parts', num_parts) != num_parts:
+                raise ValueError(f'model.num_parts={num_parts} contradicts '
+                                 f'model.generator.num_parts={generator["num_parts"]}: set K once, '
+                                 f'with model.num_parts (remove model.generator.num_parts)')
         self.generator = MODELS.build(generator)
         self.discriminator = MODELS.build(discriminator)
         self.gan_loss = MODELS.build(gan_loss)

@@ -23,8 +23,9 @@ num_parts = 4
 #   backbone, drawn at init from the run's seed and never trained; init_std 0.1 keeps its
 #   activations from vanishing), L2-normalised per pixel (normalize_features) so its arbitrary
 #   scale does not matter. To use the paper's features instead:
-#     feature_extractor=dict(_delete_=True, type='VGG19Features', layer='relu5_2',
-#                            pretrained='/path/to/vgg19.pth')
+#     feature_extractor=dict(_delete_=True, type='VGG19Features', layers='relu5_2',
+#                            pretrained='https://download.pytorch.org/models/vgg19-dcbb9e9d.pth')
+#   (read when training starts, from torch's hub cache when it is there, or a local path)
 # - 64 px images and a backbone 8x narrower (base_channels 8): CPU budget.
 # - No saliency map (the paper's features are masked by an unsupervised saliency map; none is
 #   available here): this is "SCOPS w/o saliency". scops_synthetic_k4_gt_bg.py uses the GT

@@ -3,12 +3,10 @@ from typing import Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
-from kornia.geometry.grid import create_meshgrid
-from kornia.geometry.transform import warp_points_tps
 from mmengine.model import ImgDataPreprocessor
 from torch import Tensor, nn
 
-from partseg.models.data_preprocessors import TPSPairPreprocessor
+from partseg.models.layers import RandomTPS
 from partseg.models.part_segmentors import BasePartSegmentor
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
@@ -40,10 +38,10 @@ class SCOPS(BasePartSegmentor):
     truth, ``'gt_fg_mask'`` (GANSeg's "SCOPS w/ GT BG" protocol). ``None`` (default) is SCOPS
     without saliency, the variant DisPart's and GANSeg's tables also report.
 
-    The random TPS comes from partseg's DisPart sampler (:class:`TPSPairPreprocessor`'s
-    ``sample_tps``; only its TPS parameters matter here): the sampled output-to-source map is
-    evaluated on the image's pixel grid to warp the image and on the part-map grid to warp ``R``,
-    so both are warped by the same ``T_s`` in normalised [-1, 1] coordinates. Outside the source
+    The random TPS comes from partseg's :class:`RandomTPS`, the sampler DisPart's
+    ``TPSPairPreprocessor`` uses: the sampled output-to-source map is evaluated on the image's
+    pixel grid to warp the image and on the part-map grid to warp ``R``, so both are warped by the
+    same ``T_s`` in normalised [-1, 1] coordinates. Outside the source
     image the warped image is 0 after normalisation (the preprocessor's mean colour; the official
     code also pads with its mean colour) and ``T_s(R)`` is 0; the warped validity mask tells the
     equivariance loss which pixels count.
@@ -53,14 +51,14 @@ class SCOPS(BasePartSegmentor):
         backbone: config of the network before the part head (e.g. partseg's
             ``TruncatedResNet``); must expose ``out_channels``.
         feature_extractor: config of the frozen feature network behind ``V``
-            (:class:`VGG19Features` for the paper, :class:`FrozenBackboneFeatures` without
-            pretrained weights); gets images in [0, 1], must expose ``out_channels`` (D).
+            (partseg's :class:`VGG19Features` for the paper, :class:`FrozenBackboneFeatures`
+            without pretrained weights); gets images in [0, 1], returns one (B, D, H', W') map,
+            must expose ``out_channels`` (D).
         concentration_loss, equivariance_loss, semantic_consistency_loss, orthonormality_loss:
             configs of the four losses (their ``loss_weight`` / ``*_weight`` are the λ).
-        equivariance_tps: config of a :class:`TPSPairPreprocessor` whose TPS parameters
-            (``grid_size``, ``point_std``, ``extra_point_std``, ``extra_point_prob``,
-            ``translation_std``, ``rotation_std``, ``scale_std``) define the random ``T_s``; its
-            mean/std are unused.
+        equivariance_tps: config of a :class:`RandomTPS` (``grid_size``, ``point_std``,
+            ``extra_point_std``, ``extra_point_prob``, ``translation_std``, ``rotation_std``,
+            ``scale_std``) defining the random ``T_s``.
         normalize_features: L2-normalise every pixel's feature vector and every basis vector
             (official ``--ref-norm``), so the loss does not depend on the features' scale.
         saliency_field: data-sample field of a (1, H, W) saliency / foreground mask that
@@ -109,9 +107,9 @@ class SCOPS(BasePartSegmentor):
         self.orthonormality_loss = MODELS.build(orthonormality_loss)
         tps = MODELS.build(equivariance_tps) if isinstance(equivariance_tps,
                                                            dict) else equivariance_tps
-        if not isinstance(tps, TPSPairPreprocessor):
-            raise TypeError(f'SCOPS: equivariance_tps must configure a TPSPairPreprocessor (its '
-                            f'random TPS is reused), got {type(tps).__name__}')
+        if not isinstance(tps, RandomTPS):
+            raise TypeError(f'SCOPS: equivariance_tps must configure a RandomTPS (partseg\'s '
+                            f'random TPS sampler), got {type(tps).__name__}')
         self.tps_sampler = tps
         self.normalize_features = bool(normalize_features)
         if saliency_field is not None and not isinstance(saliency_field, str):
@@ -161,27 +159,13 @@ class SCOPS(BasePartSegmentor):
                      dtype: torch.dtype) -> Tuple[Tensor, Tensor, Tensor]:
         """``batch`` random TPS T_s from partseg's sampler, as kornia ``(kernel_centers,
         kernel_weights, affine_weights)``: (B, N, 2), (B, N, 2), (B, 3, 2)."""
-        return self.tps_sampler.sample_tps(batch, device, dtype)
+        return self.tps_sampler.sample(batch, device, dtype)
 
-    @staticmethod
-    def warp_grid(warps: Tuple[Tensor, Tensor, Tensor], size: Tuple[int, int]) -> Tensor:
-        """The output-to-source ``grid_sample`` grid (B, h, w, 2) of ``warps`` on an (h, w) grid.
-
-        Coordinates are normalised to [-1, 1] with ``align_corners=False``, so the same warps give
-        the same geometric map at any resolution.
-        """
-        centers, kernel_weights, affine = warps
-        batch, (h, w) = centers.shape[0], size
-        coords = create_meshgrid(
-            h,
-            w,
-            normalized_coordinates=True,
-            device=centers.device,
-            dtype=centers.dtype,
-            align_corners=False)  # (1, h, w, 2)
-        points = coords.reshape(1, h * w, 2).expand(batch, h * w, 2)
-        warped = warp_points_tps(points, centers, kernel_weights, affine)  # (B, hw, 2)
-        return warped.view(batch, h, w, 2)
+    def warp_grid(self, warps: Tuple[Tensor, Tensor, Tensor], size: Tuple[int, int]) -> Tensor:
+        """The output-to-source ``grid_sample`` grid (B, h, w, 2) of ``warps`` on an (h, w) grid
+        (:meth:`RandomTPS.grid`: normalised to [-1, 1] with ``align_corners=False``, so the same
+        warps give the same geometric map at any resolution)."""
+        return self.tps_sampler.grid(warps, size)
 
     def loss(self,
              inputs: Tensor,

@@ -1,6 +1,7 @@
 """Perceptual loss (Liu et al. 2021 Eq. 5, appendix A.2) on a random-init VGG-19, 32x32 images.
 
-No weights are downloaded: pretrained loading reads a state_dict saved in tmp_path.
+No weights are downloaded: pretrained loading reads a state_dict saved in tmp_path or a fake file
+in a temporary torch hub cache, with the network blocked.
 """
 import warnings
 
@@ -8,11 +9,13 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+from mmengine.runner.checkpoint import CheckpointLoader
 from torchvision.models.vgg import cfgs, make_layers
 
+from partseg.models.backbones import VGG19_URL, VGG19Features
 from partseg.models.losses import PerceptualLoss
 from partseg.registry import MODELS
-from partseg.utils.vgg19_weights import build_vgg19_features
+from partseg.utils.pretrained_weights import MissingPretrainedWeightsError
 
 MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
 STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
@@ -197,11 +200,14 @@ def _save_vgg_state(path, drop=None):
 def test_vgg19_key_layout_matches_torchvision():
     with torch.device('meta'):
         reference = torchvision.models.vgg19()
-    expected = {f'features.{k}' for k in build_vgg19_features(32).state_dict()}
+        with pytest.warns(UserWarning, match='randomly initialised'):
+            vgg = VGG19Features('relu5_2')
+    expected = {f'features.{k}' for k in vgg.state_dict()}
+    assert len(expected) == 28  # the 14 convs up to conv5_2
     assert expected <= set(reference.state_dict())
 
 
-def test_pretrained_path_loads_and_init_weights_restores(tmp_path):
+def test_pretrained_path_loads_in_init_weights_not_at_build(tmp_path):
     path = tmp_path / 'vgg19.pth'
     state = _save_vgg_state(path)
     with warnings.catch_warnings():
@@ -210,6 +216,8 @@ def test_pretrained_path_loads_and_init_weights_restores(tmp_path):
             dict(
                 type='PerceptualLoss', layers=('input', 'conv1_2', 'conv2_2'),
                 pretrained=str(path)))
+    assert not torch.equal(loss.vgg[0].weight, state['features.0.weight'])  # nothing read yet
+    loss.init_weights()
     for key, value in loss.vgg.state_dict().items():
         assert torch.equal(value, state[f'features.{key}'])
     loss.vgg[0].weight.data.zero_()
@@ -221,24 +229,31 @@ def test_pretrained_url_goes_through_torch_hub(tmp_path, monkeypatch):
     state = _save_vgg_state(tmp_path / 'vgg19.pth')
     calls = []
 
-    def fake_hub(url, map_location=None, weights_only=False):
-        calls.append((url, weights_only))
+    def fake_load(url, map_location=None):
+        calls.append(url)
         return state
 
-    monkeypatch.setattr(torch.hub, 'load_state_dict_from_url', fake_hub)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch'))  # an empty hub cache
+    monkeypatch.setattr(CheckpointLoader, 'load_checkpoint', fake_load)
     loss = PerceptualLoss(layers=('conv2_2', ), pretrained='https://example.org/vgg19.pth')
-    assert calls == [('https://example.org/vgg19.pth', True)]
+    assert calls == []  # nothing at build
+    loss.init_weights()
+    assert calls == ['https://example.org/vgg19.pth']
     assert torch.equal(loss.vgg[7].weight, state['features.7.weight'])
 
 
 def test_pretrained_errors(tmp_path):
     missing = tmp_path / 'nope.pth'
-    with pytest.raises(FileNotFoundError, match='nope.pth'):
-        PerceptualLoss(layers=('conv1_2', ), pretrained=str(missing))
+    loss = PerceptualLoss(layers=('conv1_2', ), pretrained=str(missing))  # builds
+    with pytest.raises(FileNotFoundError, match='nope.pth') as error:
+        loss.init_weights()
+    assert isinstance(error.value, MissingPretrainedWeightsError)
+    assert str(error.value).startswith('PerceptualLoss.pretrained: ')
+    assert VGG19_URL in str(error.value) and '\n' not in str(error.value)
     partial = tmp_path / 'partial.pth'
     _save_vgg_state(partial, drop='features.7.weight')
     with pytest.raises(KeyError, match='features.7.weight'):
-        PerceptualLoss(layers=('conv2_2', ), pretrained=str(partial))
+        PerceptualLoss(layers=('conv2_2', ), pretrained=str(partial)).init_weights()
 
 
 def test_bad_config():

@@ -15,10 +15,14 @@ model = dict(
     # to K + 1 part logits.
     backbone=dict(
         type='TruncatedResNet', depth=18, strides=(1, 2, 1), stem_pool=False, base_channels=64),
-    # V of Eq. (4)-(5): ImageNet VGG-19 relu5_2 (D = 512), frozen. Set `pretrained` to a
-    # torchvision vgg19 state_dict (path or URL, e.g. the file of
-    # torchvision.models.VGG19_Weights.IMAGENET1K_V1); None trains against a random VGG.
-    feature_extractor=dict(type='VGG19Features', layer='relu5_2', pretrained=None),
+    # V of Eq. (4)-(5): ImageNet VGG-19 relu5_2 (D = 512), frozen: partseg's shared VGG19Features.
+    # torchvision's ImageNet weights, read when training starts (init_weights), from torch's hub
+    # cache when they are there (docs/get_started.md, "Pretrained weights"); a local copy:
+    #   --cfg-options model.feature_extractor.pretrained=/path/to/vgg19-dcbb9e9d.pth
+    feature_extractor=dict(
+        type='VGG19Features',
+        layers='relu5_2',
+        pretrained='https://download.pytorch.org/models/vgg19-dcbb9e9d.pth'),
     # Official --ref-norm: False in the K = 8 experiment (features used as they are).
     normalize_features=False,
     # Eq. (1). Official lambda_con = 10, but its loss divides the batch sum by B twice (B = 6):
@@ -35,11 +39,9 @@ model = dict(
     # T_s: partseg's random TPS (DisPart's sampler) on a 5 x 5 control grid (SCOPS: 25 points)
     # with a random similarity: rotation std 35 deg and scale std 0.27 match in std the official
     # uniform draws (rotation in [-60, 60] deg, scale in [0.5, 1.43]), translation std 0.06 the
-    # uniform [-0.1, 0.1]. mean/std are unused (only the TPS draws are).
+    # uniform [-0.1, 0.1].
     equivariance_tps=dict(
-        type='TPSPairPreprocessor',
-        mean=None,
-        std=None,
+        type='RandomTPS',
         grid_size=5,
         point_std=0.001,
         extra_point_std=0.0,
