@@ -410,9 +410,7 @@ def _stage2_missing_stage1(env, tmp):
 
 def _stage2_dispart_checkpoint(env, tmp):
     ckpt = env.work_dir / 'iter_2.pth'
-    return 'train', _stage2(env, tmp, ckpt), [
-        f'{ckpt}: its config has no model.generator', 'GANSeg stage-1 checkpoint'
-    ]
+    return 'train', _stage2(env, tmp, ckpt), [f'{ckpt}: the checkpoint holds no generator weights']
 
 
 def _stage2_other_k(env, tmp):
