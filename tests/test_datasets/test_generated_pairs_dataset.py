@@ -237,8 +237,8 @@ def test_checkpoint_config_code_is_never_run(stage1, tmp_path):
     model, _, _ = stage1
     marker = tmp_path / 'pwned'
     crafted = tmp_path / 'crafted.pth'
-    code = (f"import pathlib\n_ = pathlib.Path({str(marker)!r}).write_text('ran')\n"
-            f'model = {MODEL!r}\n')
+    code = f"_ = __import__('pathlib').Path({str(marker)!r}).write_text('ran')\nmodel = {MODEL!r}\n"
+
     torch.save(dict(meta=dict(cfg=code), state_dict=model.state_dict()), crafted)
     with pytest.raises(ValueError) as error:
         GeneratedPairsDataset(str(crafted), K, num_samples=1, num_epochs=1)

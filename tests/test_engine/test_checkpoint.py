@@ -274,10 +274,20 @@ def work_dir_with_checkpoints(tmp_path, monkeypatch):
     return tmp_path, logged
 
 
-def test_find_latest_checkpoint_follows_last_checkpoint(work_dir_with_checkpoints):
+def test_find_latest_checkpoint_is_the_newest_in_the_work_dir(work_dir_with_checkpoints):
     work_dir, logged = work_dir_with_checkpoints
     assert find_latest_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
     assert logged == []
+
+
+def test_find_latest_checkpoint_does_not_follow_the_record_elsewhere(work_dir_with_checkpoints,
+                                                                     tmp_path_factory):
+    work_dir, _ = work_dir_with_checkpoints
+    # a copied work dir: the record still names the original folder's (existing) checkpoint
+    original = tmp_path_factory.mktemp('original')
+    torch.save({'meta': {'iter': 8}}, original / 'iter_8.pth')
+    (work_dir / 'last_checkpoint').write_text(str(original / 'iter_8.pth'))
+    assert find_latest_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
 
 
 def test_find_latest_checkpoint_skips_a_damaged_one_by_name(work_dir_with_checkpoints):

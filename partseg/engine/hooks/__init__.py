@@ -1,4 +1,5 @@
 from .appearance_swap_hook import AppearanceSwapHook
+from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .checkpoint_fit_hook import CheckpointFitHook
 from .cpu_malloc_hook import CPUMallocHook
 from .generated_grid_hook import GeneratedGridHook
@@ -9,7 +10,7 @@ from .part_visualization_hook import PartVisualizationHook
 from .random_state_hook import RandomStateHook
 
 __all__ = [
-    'AppearanceSwapHook', 'CheckpointFitHook', 'CPUMallocHook', 'GeneratedGridHook',
-    'LossWeightScheduleHook', 'NonFiniteGuardHook', 'PartPredictionWriterHook',
+    'AppearanceSwapHook', 'AtomicCheckpointHook', 'CheckpointFitHook', 'CPUMallocHook',
+    'GeneratedGridHook', 'LossWeightScheduleHook', 'NonFiniteGuardHook', 'PartPredictionWriterHook',
     'PartVisualizationHook', 'RandomStateHook'
 ]
