@@ -440,8 +440,19 @@ def _overflowing_loss(env, tmp):
         env.tiny, '--resume', '--cfg-options', 'train_cfg.max_iters=4',
         'model.reconstruction_loss.loss_weight=1e39'
     ], [
-        'non-finite training values at iteration 3', 'loss_rec=inf',
-        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good'
+        'non-finite or overflowing training values at iteration 3', 'loss_rec=inf',
+        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good one (checked)'
+    ]
+
+
+def _huge_loss_weight(env, tmp):
+    # finite (about 1e29) but beyond the overflow limit: it used to train on with inf Adam state
+    return 'train', [
+        env.tiny, '--resume', '--cfg-options', 'train_cfg.max_iters=4',
+        'model.reconstruction_loss.loss_weight=1e30'
+    ], [
+        'overflowing training values at iteration 3', 'beyond the overflow limit 1.84e+19',
+        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good one (checked)'
     ]
 
 
@@ -570,6 +581,8 @@ CASES = {
     _work_dir_is_a_file,
     'non-finite-loss':
     _overflowing_loss,
+    'overflowing-loss-weight':
+    _huge_loss_weight,
     'disk-full-while-saving-checkpoint':
     _disk_full,
 }
