@@ -46,9 +46,10 @@ default_hooks = dict(
     # method) is a one-line error naming the file, not MMEngine's warning and a partly random
     # model (partseg.engine.hooks.CheckpointFitHook).
     checkpoint_fit=dict(type='CheckpointFitHook'),
-    # A NaN / Inf loss or gradient is never applied to the weights; 'stop' ends the run with one
-    # line naming the iteration and the terms, before any checkpoint of that iteration
-    # (partseg.engine.hooks.NonFiniteGuardHook); action='skip' skips the update and goes on.
+    # partseg's one NaN / overflow policy (partseg.engine.hooks.NonFiniteGuardHook): a NaN, Inf or
+    # overflowing (beyond 1.8e19) loss, gradient, weight or optimizer state is never applied or
+    # saved; 'stop' ends the run with one line naming the iteration and the first bad terms, and
+    # calls the last checkpoint good only after checking it; action='skip' skips the update.
     non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
     # keep_freed_memory=True: on a CPU run glibc's malloc keeps freed memory for the next
