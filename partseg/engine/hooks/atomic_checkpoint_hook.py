@@ -8,7 +8,7 @@ from mmengine.dist import is_main_process
 from mmengine.hooks import CheckpointHook
 
 from partseg.registry import HOOKS
-from ..atomic_local_backend import AtomicLocalBackend
+from ..atomic_local_backend import AtomicLocalBackend, is_being_written
 
 __all__ = ['AtomicCheckpointHook']
 
@@ -85,13 +85,16 @@ class AtomicCheckpointHook(CheckpointHook):
 
 
 def remove_stale_temporaries(directory: str) -> List[str]:
-    """Remove the temporary files killed atomic saves left in ``directory``; their paths."""
+    """Remove the temporary files killed atomic saves left in ``directory``; their paths.
+
+    A temporary file another live run is still writing (it holds its lock) is left alone.
+    """
     if '://' in directory or not osp.isdir(directory):
         return []
     removed = []
     for name in sorted(os.listdir(directory)):
-        if _STALE_TEMPORARY.match(name):
-            path = osp.join(directory, name)
+        path = osp.join(directory, name)
+        if _STALE_TEMPORARY.match(name) and not is_being_written(path):
             try:
                 os.remove(path)
             except FileNotFoundError:

@@ -71,3 +71,15 @@ def test_atomic_backend_by_default():
     assert AtomicCheckpointHook(interval=1).backend_args == dict(backend='local_atomic')
     other = dict(backend='local')
     assert AtomicCheckpointHook(interval=1, backend_args=other).backend_args == other
+
+
+def test_a_temporary_file_still_being_written_is_kept(tmp_path):
+    import fcntl
+    live = tmp_path / '.iter_6.pth.live01.tmp'  # another run, saving right now
+    dead = tmp_path / '.iter_4.pth.dead01.tmp'  # left by a killed run: nobody holds its lock
+    live.write_bytes(b'partial')
+    dead.write_bytes(b'partial')
+    with open(live, 'rb+') as writer:
+        fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
+        assert remove_stale_temporaries(str(tmp_path)) == [str(dead)]
+    assert live.exists() and not dead.exists()
