@@ -61,8 +61,8 @@ class PartsegRunner(Runner):
                                     'from the beginning')
                 self._has_loaded = True
                 return
-            self.logger.info(f'resume: from {found}, the newest intact checkpoint in '
-                             f'{self.work_dir}')
+            self.logger.info(f'Auto resumed from the latest checkpoint {found} (the newest '
+                             f'intact one in {self.work_dir}).')
             self.resume(found)
             self._has_loaded = True
             return
@@ -78,7 +78,12 @@ class PartsegRunner(Runner):
         return checkpoint
 
     def resume(self, filename: str, *args, **kwargs) -> None:
-        """MMEngine's resume, then the config's optimizer and scheduler settings re-applied."""
+        """MMEngine's resume, then the config's optimizer and scheduler settings re-applied.
+
+        ``self.resumed_from`` names the checkpoint (``AtomicCheckpointHook`` rotates the
+        checkpoints of the run only when it lies in the run's checkpoint folder).
+        """
+        self.resumed_from = str(filename)
         if not isinstance(self.optim_wrapper, (OptimWrapper, OptimWrapperDict)):
             self.optim_wrapper = self.build_optim_wrapper(self.optim_wrapper)
         configured = _hyper_parameters(self.optim_wrapper)

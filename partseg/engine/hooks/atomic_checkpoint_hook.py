@@ -28,6 +28,9 @@ class AtomicCheckpointHook(CheckpointHook):
       :class:`OSError` naming the file.
     - Before training, temporary files of killed saves in the checkpoint folder
       (``.iter_N.pth.*.tmp``, ``.last_checkpoint.*.tmp``) are removed, and the log names them.
+    - ``max_keep_ckpts`` deletes only checkpoints of this run or of the run it resumed in the
+      same folder, never the files of a run it did not resume; and a new checkpoint is complete
+      before the oldest one kept is deleted.
 
     Arguments as :class:`~mmengine.hooks.CheckpointHook`.
     """
@@ -38,6 +41,7 @@ class AtomicCheckpointHook(CheckpointHook):
         super().__init__(*args, backend_args=backend_args, **kwargs)
 
     def before_train(self, runner) -> None:
+        self._forget_checkpoints_of_another_folder(runner)
         super().before_train(runner)
         if is_main_process():
             removed = remove_stale_temporaries(str(self.out_dir))
@@ -46,6 +50,24 @@ class AtomicCheckpointHook(CheckpointHook):
             if removed:
                 runner.logger.warning(f'removed {len(removed)} temporary file(s) of interrupted '
                                       f'checkpoint saves: {", ".join(removed)}')
+
+    def _forget_checkpoints_of_another_folder(self, runner) -> None:
+        """Rotate (``max_keep_ckpts``) only the checkpoints of the run that is continued here.
+
+        MMEngine deletes the oldest of the resumed run's recorded checkpoints by their names in
+        *this* run's folder; when the run resumed from a checkpoint in another folder (or did not
+        resume), those names are files of another run, so the record is dropped.
+        """
+        hub = runner.message_hub
+        if 'keep_ckpt_ids' not in hub.runtime_info:
+            return
+        out_dir = str(self.out_dir or runner.work_dir)
+        if out_dir != str(runner.work_dir):
+            out_dir = osp.join(out_dir, osp.basename(str(runner.work_dir).rstrip(osp.sep)))
+        resumed = getattr(runner, 'resumed_from', None)
+        if resumed is None or '://' in out_dir or osp.dirname(
+                osp.abspath(resumed)) != osp.abspath(out_dir):
+            hub.runtime_info.pop('keep_ckpt_ids')
 
     def _save_checkpoint_with_step(self, runner, step, meta):
         """Save ``step``'s checkpoint, record it atomically, then drop the oldest one kept.

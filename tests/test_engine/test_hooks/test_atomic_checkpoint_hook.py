@@ -83,3 +83,25 @@ def test_a_temporary_file_still_being_written_is_kept(tmp_path):
         fcntl.flock(writer.fileno(), fcntl.LOCK_EX)
         assert remove_stale_temporaries(str(tmp_path)) == [str(dead)]
     assert live.exists() and not dead.exists()
+
+
+def test_resuming_another_folders_run_deletes_none_of_this_folders_files(toy_runner, tmp_path):
+    other = tmp_path / 'other'
+    toy_runner(other, max_iters=4, max_keep_ckpts=3).train()  # records checkpoints 2 and 4
+    before = sorted(os.listdir(other))
+    here = tmp_path / 'here'
+    here.mkdir()
+    (here / 'iter_2.pth').write_bytes(b'a checkpoint of the run of this folder')
+    runner = toy_runner(here, max_iters=6, resume=str(other / 'iter_4.pth'), max_keep_ckpts=1)
+    runner.train()
+    # MMEngine would delete here/iter_2.pth: the resumed run recorded a checkpoint 2 (elsewhere)
+    assert (here / 'iter_2.pth').read_bytes() == b'a checkpoint of the run of this folder'
+    assert sorted(n for n in os.listdir(here) if n.endswith('.pth')) == ['iter_2.pth', 'iter_6.pth']
+    assert sorted(os.listdir(other)) == before  # nothing deleted or written there
+
+
+def test_resuming_in_the_same_folder_keeps_rotating(toy_runner, tmp_path):
+    toy_runner(tmp_path, max_iters=4, max_keep_ckpts=2).train()
+    toy_runner(tmp_path, max_iters=6, resume=True, max_keep_ckpts=2).train()
+    assert sorted(n for n in os.listdir(tmp_path)
+                  if n.endswith('.pth')) == ['iter_4.pth', 'iter_6.pth']
