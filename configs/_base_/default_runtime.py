@@ -1,6 +1,11 @@
 # Runtime shared by every partseg config: registries, environment, logging, checkpoints,
 # visualisation. Schedules live in _base_/schedules/, data in _base_/datasets/.
 default_scope = 'partseg'
+# MMEngine's Runner, extended (partseg.engine.PartsegRunner): resume picks the newest intact
+# checkpoint of the work dir given (a moved or copied work dir resumes its own checkpoints), the
+# config's optimizer settings apply on resume, configs are checked before anything is built. The
+# scope prefix finds it in partseg's registry while tools/train.py builds it (no scope set yet).
+runner_type = 'partseg.PartsegRunner'
 
 env_cfg = dict(
     # cuDNN autotuning on a GPU (every config trains on fixed-size images, as mmseg's defaults);
@@ -22,10 +27,12 @@ default_hooks = dict(
     timer=dict(type='IterTimerHook'),
     logger=dict(type='LoggerHook', interval=50, log_metric_by_epoch=False),
     param_scheduler=dict(type='ParamSchedulerHook'),
-    # local_atomic: each checkpoint is written to a temporary file and renamed
-    # (partseg.engine.AtomicLocalBackend), so a killed run never leaves a torn file.
+    # Each checkpoint and the last_checkpoint record are written to a temporary file and renamed
+    # (backend local_atomic, partseg.engine.AtomicLocalBackend), so a killed run never leaves a
+    # torn file; temporary files of killed saves are removed at the next start
+    # (partseg.engine.hooks.AtomicCheckpointHook).
     checkpoint=dict(
-        type='CheckpointHook',
+        type='AtomicCheckpointHook',
         by_epoch=False,
         interval=1000,
         max_keep_ckpts=3,
@@ -39,9 +46,10 @@ default_hooks = dict(
     # method) is a one-line error naming the file, not MMEngine's warning and a partly random
     # model (partseg.engine.hooks.CheckpointFitHook).
     checkpoint_fit=dict(type='CheckpointFitHook'),
-    # A NaN / Inf loss or gradient is never applied to the weights; 'stop' ends the run with one
-    # line naming the iteration and the terms, before any checkpoint of that iteration
-    # (partseg.engine.hooks.NonFiniteGuardHook); action='skip' skips the update and goes on.
+    # partseg's one NaN / overflow policy (partseg.engine.hooks.NonFiniteGuardHook): a NaN, Inf or
+    # overflowing (beyond 1.8e19) loss, gradient, weight or optimizer state is never applied or
+    # saved; 'stop' ends the run with one line naming the iteration and the first bad terms, and
+    # calls the last checkpoint good only after checking it; action='skip' skips the update.
     non_finite=dict(type='NonFiniteGuardHook', action='stop'),
     visualization=dict(type='PartVisualizationHook', num_images=16, interval=0),
 )

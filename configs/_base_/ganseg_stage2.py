@@ -3,16 +3,20 @@
 # from the frozen stage-1 generator, then scored on real images by the dataset's metrics.
 #
 # A stage-2 config combines this file with a dataset base (for its test loader and metrics) and
-# states K and the stage-1 checkpoint; the dataset base's train_dataloader is replaced by the
-# generated pairs (pairs_dataloader carries _delete_=True for that):
+# states K, the stage-1 config and the stage-1 checkpoint; the dataset base's train_dataloader is
+# replaced by the generated pairs (pairs_dataloader carries _delete_=True for that):
 #   _base_ = ['../_base_/ganseg_stage2.py', '../_base_/datasets/cub_ganseg.py']
 #   num_parts = 8
+#   stage1_config = '{{ fileDirname }}/cub_k8.py'
 #   stage1_checkpoint = 'work_dirs/cub_k8/iter_30000.pth'
 #   model = dict(decode_head=dict(num_classes=num_parts + 1))
 #   train_dataloader = dict(
 #       _base_.pairs_dataloader,
 #       dataset=dict(
-#           _base_.pairs_dataloader.dataset, num_parts=num_parts, checkpoint=stage1_checkpoint))
+#           _base_.pairs_dataloader.dataset,
+#           num_parts=num_parts,
+#           checkpoint=stage1_checkpoint,
+#           stage1_config=stage1_config))
 #   val_dataloader = None  # the dataset base's; no validation while training (as the official)
 #   val_evaluator = None
 _base_ = ['./models/ganseg_segmenter.py', './schedules/iter_10k_adam.py', './default_runtime.py']
@@ -31,6 +35,9 @@ pairs_dataloader = dict(
     dataset=dict(
         type='GeneratedPairsDataset',
         checkpoint=None,  # the stage-1 checkpoint: set by each stage-2 config
+        # the stage-1 config file whose model.generator is built (set by each stage-2 config);
+        # the config text stored in a checkpoint is code and is never read
+        stage1_config=None,
         num_samples=64000,
         resample='epoch',
         num_epochs=10,

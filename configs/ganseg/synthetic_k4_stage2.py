@@ -9,6 +9,8 @@ _base_ = ['../_base_/ganseg_stage2.py', '../_base_/datasets/synthetic_parts.py']
 
 num_parts = 4
 image_size = 32
+# the stage-1 config: the generator is built from its model.generator, never from the checkpoint
+stage1_config = '{{ fileDirname }}/synthetic_k4.py'
 # written by: python tools/train.py configs/ganseg/synthetic_k4.py
 stage1_checkpoint = 'work_dirs/synthetic_k4/iter_1000.pth'
 
@@ -25,6 +27,7 @@ train_dataloader = dict(
         _base_.pairs_dataloader.dataset,
         num_parts=num_parts,
         checkpoint=stage1_checkpoint,
+        stage1_config=stage1_config,
         num_samples=4000,
         resample='never',
         num_epochs=1,

@@ -93,9 +93,10 @@ class CelebADataset(BasePartDataset):
             hint=f'run `{PREP_COMMAND} {root}` to write the split lists (expected layout: '
             f'{LAYOUT})')
         # CelebA annotation files: a count line, a header line, then one row per image.
-        landmarks = parse_table(landmark_file, LAYOUT, 10, skip_header=2, keys=names)
+        landmarks = parse_table(
+            check_annotation_header(landmark_file), LAYOUT, 10, skip_header=2, keys=names)
         boxes = (
-            parse_table(bbox_file, LAYOUT, 4, skip_header=2, keys=names)
+            parse_table(check_annotation_header(bbox_file), LAYOUT, 4, skip_header=2, keys=names)
             if self.protocol == 'wild' else {})
         img_paths = [osp.join(img_dir, name) for name in names]
         if self.check_files:
@@ -121,3 +122,28 @@ class CelebADataset(BasePartDataset):
                 info['regression_split'] = self.regression_split
             data_list.append(info)
         return data_list
+
+
+def check_annotation_header(path: str) -> str:
+    """``path`` if it starts as a CelebA annotation file does (a line with the image count, then
+    the column names); otherwise a one-line ValueError saying which header line is missing."""
+    with open(path, encoding='utf-8') as f:
+        head = [line.strip() for line, _ in zip(f, range(2))]
+    if not head or not head[0].isdigit():
+        first = head[0] if head else ''
+        raise ValueError(f'{path}: the header is missing: line 1 must be the image count (then a '
+                         f'line of column names), got {first!r}')
+    if len(head) < 2 or _is_data_row(head[1]):
+        second = head[1] if len(head) > 1 else ''
+        raise ValueError(f'{path}: the header is missing: line 2 must be the column names, got '
+                         f'{second!r}')
+    return path
+
+
+def _is_data_row(line: str) -> bool:
+    """A line ``<name> <number> ...`` (an image's row, not the column names)."""
+    try:
+        numbers = [float(v) for v in line.split()[1:]]
+    except ValueError:
+        return False
+    return bool(numbers)

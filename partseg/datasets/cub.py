@@ -182,6 +182,9 @@ class CUBDataset(BasePartDataset):
         data_list = []
         for row, image_id in enumerate(image_ids):
             x, y, w, h = boxes[str(image_id)]
+            if not np.isfinite([x, y, w, h]).all():
+                raise ValueError(f'{boxes_file}: image {image_id} has a non-finite box '
+                                 f'(x {x}, y {y}, width {w}, height {h})')
             if not (w > 0 and h > 0):
                 raise ValueError(f'{boxes_file}: image {image_id} has an empty box '
                                  f'(width {w}, height {h})')

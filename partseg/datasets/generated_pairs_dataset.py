@@ -1,6 +1,7 @@
 """Image / part-mask pairs sampled from a frozen GANSeg generator: the training data of GANSeg's
 stage-2 segmenter, He et al. 2022 Sec. 3 ("we generate mask-image pairs to train DeepLab V3")."""
 import copy
+import os.path as osp
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -12,6 +13,8 @@ from torch.utils.data import get_worker_info
 from partseg.registry import DATASETS, MODELS
 
 CHECKPOINT_KEY = 'train_dataloader.dataset.checkpoint'
+STAGE1_CONFIG_KEY = 'train_dataloader.dataset.stage1_config'
+GENERATOR_KEY = 'train_dataloader.dataset.generator'
 RESAMPLE_MODES = ('epoch', 'never')
 
 
@@ -46,8 +49,12 @@ class GeneratedPairsDataset(BaseDataset):
       dataset is initialised and kept in memory (``4 · S² · num_samples`` bytes); index ``g`` is
       pool pair ``g mod N``, so every pass repeats it.
 
-    The generator is loaded weights-only from the stage-1 checkpoint and run in eval mode
-    (BatchNorm running statistics, as the official code does). Each entry is
+    The generator is built from the stage-1 *config the user gives* (``stage1_config``, a config
+    file read like any other, or the ``generator`` dict), loaded weights-only from the stage-1
+    checkpoint and run in eval mode (BatchNorm running statistics, as the official code does).
+    Nothing of the checkpoint but its tensors is used: the config text MMEngine stores in
+    ``meta['cfg']`` is Python code and is never read (a crafted checkpoint could otherwise run
+    code). Each entry is
 
     - ``img``: (S, S, 3) uint8 RGB, the generated image mapped from [-1, 1] to [0, 255];
     - ``gt_seg_map``: (S, S) uint8, the argmax of the K+1 generated masks (0 = background,
@@ -59,8 +66,11 @@ class GeneratedPairsDataset(BaseDataset):
             stage-1 config writes ``work_dirs/<config>/iter_N.pth``).
         num_parts (int): K of the stage-2 config; must equal the generator's K (one-line
             ValueError naming both otherwise).
-        generator (dict, optional): the stage-1 generator config. None (default) reads
-            ``model.generator`` from the config stored in the checkpoint's ``meta['cfg']``.
+        stage1_config (str, optional): the stage-1 config file (e.g.
+            ``configs/ganseg/cub_k8.py``); its ``model.generator`` is the generator. The
+            ``configs/ganseg/*_stage2.py`` configs name their stage-1 config.
+        generator (dict, optional): the stage-1 generator config itself; takes precedence over
+            ``stage1_config``. One of the two is required.
         num_samples (int): pairs per pass (official: 64,000).
         resample (str): ``'epoch'`` (fresh pairs every pass, official) or ``'never'`` (one pool).
         num_epochs (int): passes in the dataset (official: 10); past them mmengine's
@@ -80,6 +90,7 @@ class GeneratedPairsDataset(BaseDataset):
     def __init__(self,
                  checkpoint: Optional[str],
                  num_parts: int,
+                 stage1_config: Optional[str] = None,
                  generator: Optional[dict] = None,
                  num_samples: int = 64000,
                  resample: str = 'epoch',
@@ -101,7 +112,17 @@ class GeneratedPairsDataset(BaseDataset):
         if resample not in RESAMPLE_MODES:
             raise ValueError(f'GeneratedPairsDataset: resample must be one of {RESAMPLE_MODES}, '
                              f'got {resample!r}')
+        if generator is None and not stage1_config:
+            raise ValueError(f'GeneratedPairsDataset: neither {STAGE1_CONFIG_KEY} nor '
+                             f'{GENERATOR_KEY} is set; name the stage-1 config that trained '
+                             f'{checkpoint} (e.g. --cfg-options {STAGE1_CONFIG_KEY}='
+                             'configs/ganseg/cub_k8.py); the config text stored in a checkpoint '
+                             'is code and is never run')
+        if generator is not None and not isinstance(generator, dict):
+            raise TypeError(f'GeneratedPairsDataset: {GENERATOR_KEY} must be a dict (a generator '
+                            f'config), got {type(generator).__name__}')
         self.checkpoint = str(checkpoint)
+        self.stage1_config = None if stage1_config is None else str(stage1_config)
         self.num_parts = _check_positive_int(num_parts, 'num_parts')
         self.num_samples = _check_positive_int(num_samples, 'num_samples')
         self.num_epochs = _check_positive_int(num_epochs, 'num_epochs')
@@ -144,19 +165,7 @@ class GeneratedPairsDataset(BaseDataset):
         if not isinstance(ckpt, dict) or 'state_dict' not in ckpt:
             raise KeyError(f'{self.checkpoint}: not an MMEngine checkpoint (no state_dict)')
         state = ckpt['state_dict']
-        cfg = self.generator_cfg
-        if cfg is None:
-            cfg_text = ckpt.get('meta', {}).get('cfg')
-            if not cfg_text:
-                raise KeyError(f'{self.checkpoint}: the checkpoint stores no config (meta.cfg); '
-                               'give train_dataloader.dataset.generator explicitly')
-            model_cfg = Config.fromstring(cfg_text, '.py').get('model', {})
-            if 'generator' not in model_cfg:
-                raise KeyError(f'{self.checkpoint}: its config has no model.generator; is it a '
-                               'GANSeg stage-1 checkpoint?')
-            cfg = model_cfg['generator']
-            if model_cfg.get('num_parts') is not None:  # K set on the model, passed on by GANSeg
-                cfg = dict(cfg, num_parts=model_cfg['num_parts'])
+        cfg, source = self._generator_config()
         cfg = copy.deepcopy(dict(cfg))
         cfg['init_cfg'] = None
         prefix = 'generator_ema.module.' if self.use_ema else 'generator.'
@@ -174,8 +183,33 @@ class GeneratedPairsDataset(BaseDataset):
                              f'config) but the stage-1 generator in {self.checkpoint} has '
                              f'K={stored_k}; use the stage-2 config of the same K')
         generator = MODELS.build(cfg)
-        generator.load_state_dict(weights, strict=True)
+        try:
+            generator.load_state_dict(weights, strict=True)
+        except RuntimeError as error:
+            first = ' '.join(str(error).split())[:300]
+            raise ValueError(f'GeneratedPairsDataset: the generator weights in {self.checkpoint} '
+                             f'do not fit the generator of {source} ({first}); name the stage-1 '
+                             'config that trained this checkpoint') from None
         return generator.eval()
+
+    def _generator_config(self) -> Tuple[dict, str]:
+        """The generator config and where it came from (for messages), from the user's config.
+
+        Never from the checkpoint: its ``meta['cfg']`` is config *code*, which is not executed.
+        """
+        if self.generator_cfg is not None:
+            return self.generator_cfg, GENERATOR_KEY
+        path = self.stage1_config
+        if not osp.isfile(path):
+            raise FileNotFoundError(f'{STAGE1_CONFIG_KEY}: stage-1 config not found: {path}')
+        model_cfg = Config.fromfile(path).get('model') or {}
+        if 'generator' not in model_cfg:
+            raise KeyError(f'{STAGE1_CONFIG_KEY}: {path} has no model.generator; is it a GANSeg '
+                           'stage-1 config?')
+        cfg = model_cfg['generator']
+        if model_cfg.get('num_parts') is not None:  # K set on the model, passed on by GANSeg
+            cfg = dict(cfg, num_parts=model_cfg['num_parts'])
+        return cfg, path
 
     def _generator_on_device(self) -> torch.nn.Module:
         """The generator on this process's device (a copy made once per process and device)."""

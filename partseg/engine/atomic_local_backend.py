@@ -1,4 +1,5 @@
 """AtomicLocalBackend: an MMEngine file backend that never leaves a half-written file."""
+import fcntl
 import os
 import os.path as osp
 import tempfile
@@ -7,7 +8,7 @@ from typing import Union
 
 from mmengine.fileio import LocalBackend
 
-__all__ = ['AtomicLocalBackend']
+__all__ = ['AtomicLocalBackend', 'is_being_written']
 
 
 def _current_umask() -> int:
@@ -47,11 +48,13 @@ class AtomicLocalBackend(LocalBackend):
             handle, tmp_path = tempfile.mkstemp(
                 dir=directory, prefix=f'.{osp.basename(filepath)}.', suffix='.tmp')
             with os.fdopen(handle, 'wb') as f:
+                # held until the rename: remove_stale_temporaries leaves a locked file alone
+                fcntl.flock(f.fileno(), fcntl.LOCK_EX)
                 os.fchmod(f.fileno(), 0o666 & ~_current_umask())
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.replace(tmp_path, filepath)
+                os.replace(tmp_path, filepath)
             tmp_path = None
             _fsync_directory(directory)
         except OSError as error:
@@ -75,3 +78,19 @@ def _fsync_directory(directory: str) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def is_being_written(path: str) -> bool:
+    """Whether a live process holds the write lock of the temporary file ``path`` (an
+    :class:`AtomicLocalBackend` write in progress); a killed writer's lock is gone."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False

@@ -1,30 +1,16 @@
-"""Safe checkpoints: ``weights_only=True`` loading with an explicit allow-list, integrity checks.
+"""Safe checkpoints: ``weights_only=True`` loading with an explicit allow-list, integrity checks,
+and the choice of the checkpoint to resume from.
 
-MMEngine 0.10.7 calls ``torch.load`` without ``weights_only``; since torch 2.6 that means
-``weights_only=True``, and MMEngine's own training state (``HistoryBuffer``s of the message hub,
-numpy scalars and arrays) is refused, so ``resume`` breaks. Turning the restriction off would let a
-crafted checkpoint run arbitrary code. Instead :func:`install_safe_checkpointing`:
-
-1. pickles a :class:`~mmengine.logging.HistoryBuffer` as ``HistoryBuffer(log_history list,
-   count_history list, max_length)`` through :mod:`copyreg` (its default pickle goes through
-   ``builtins.getattr``, which no allow-list may admit: it would let a checkpoint call any method
-   of an allowed object);
-2. allow-lists exactly the globals MMEngine and partseg store (:data:`SAFE_GLOBALS`);
-3. routes MMEngine's local and http(s) checkpoint loading (and the ``torchvision://``,
-   ``open-mmlab://`` and ``mmcls://`` schemes, which download through the http loader) to
-   :func:`load_from_local` / :func:`load_from_http`, which check the file's integrity and call
-   ``torch.load(weights_only=True)`` through :func:`safe_load`: a refused global, a truncated or
-   damaged file becomes a one-line :class:`CheckpointError` (a :class:`ValueError`) naming the file;
-4. replaces MMEngine's ``find_latest_checkpoint`` (used by ``resume=True`` without a path) with
-   :func:`find_latest_checkpoint`, which skips a damaged latest checkpoint, by name, and resumes
-   from the newest intact one;
-5. registers the ``local_atomic`` file backend
-   (:class:`~partseg.engine.atomic_local_backend.AtomicLocalBackend`), which writes a checkpoint to
-   a temporary file and renames it, so a kill while saving never leaves a truncated checkpoint.
-   ``configs/_base_/default_runtime.py`` selects it with
-   ``CheckpointHook(backend_args=dict(backend='local_atomic'))``.
+- :func:`safe_load` checks a file's integrity and calls ``torch.load(weights_only=True)`` with
+  :data:`~partseg.engine.mmengine_compat.SAFE_GLOBALS` allowed: a refused global, a truncated or
+  damaged file becomes a one-line :class:`CheckpointError` (a :class:`ValueError`) naming the file.
+- :func:`load_from_local`, :func:`load_from_http`, :func:`load_from_torchvision`,
+  :func:`load_from_openmmlab` and :func:`load_from_mmcls` are MMEngine checkpoint loaders built on
+  it; :func:`partseg.engine.mmengine_compat.install_safe_checkpointing` registers them for their
+  schemes with ``CheckpointLoader.register_scheme``.
+- :func:`find_latest_checkpoint` picks the newest intact ``iter_N.pth`` / ``epoch_N.pth`` of a
+  work dir (``PartsegRunner`` resumes from it).
 """
-import copyreg
 import logging
 import os
 import os.path as osp
@@ -35,49 +21,24 @@ from pathlib import Path
 from typing import List, Optional, Union
 from urllib.parse import urlparse
 
-import mmengine.runner as mmengine_runner
-import mmengine.runner._flexible_runner as mmengine_flexible_runner
-import mmengine.runner.checkpoint as mmengine_checkpoint
-import mmengine.runner.runner as mmengine_runner_module
-import numpy as np
 import torch
 from mmengine.dist import get_dist_info
-from mmengine.fileio import register_backend
-from mmengine.logging import HistoryBuffer, print_log
-from mmengine.runner.checkpoint import CheckpointLoader
+from mmengine.logging import print_log
+from mmengine.runner.checkpoint import (_process_mmcls_checkpoint, get_deprecated_model_names,
+                                        get_external_models, get_mmcls_models,
+                                        get_torchvision_models)
 
-from .atomic_local_backend import AtomicLocalBackend
+from .mmengine_compat import SAFE_GLOBALS, allow_safe_globals
 
 __all__ = [
     'SAFE_GLOBALS', 'CheckpointError', 'CorruptCheckpointError', 'UnsafeCheckpointError',
-    'install_safe_checkpointing', 'safe_load', 'check_checkpoint_file', 'find_latest_checkpoint',
-    'load_from_local', 'load_from_http'
+    'safe_load', 'check_checkpoint_file', 'find_latest_checkpoint', 'load_from_local',
+    'load_from_http', 'load_from_torchvision', 'load_from_openmmlab', 'load_from_mmcls'
 ]
-
-# numpy dtype classes (np.dtypes.Float32DType, ...): a dtype is rebuilt by calling ``numpy.dtype``
-# and then BUILD on the instance, which the weights-only unpickler allows only for listed types.
-# Booleans, integers, floats, complex numbers, str and bytes; never the object dtype.
-_NUMPY_DTYPE_CLASSES = tuple(type(np.dtype(code)) for code in '?bBhHiIlLqQefdgFDGUS')
-
-SAFE_GLOBALS = (
-    HistoryBuffer,  # reduced by copyreg to HistoryBuffer(list, list, int)
-    np.ndarray,
-    np.dtype,
-    np._core.multiarray._reconstruct,
-    np._core.multiarray.scalar,
-) + _NUMPY_DTYPE_CLASSES + (
-    # the same functions as checkpoints written under numpy 1.x name them
-    (np._core.multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
-    (np._core.multiarray.scalar, 'numpy.core.multiarray.scalar'),
-)
-"""Every global a partseg / MMEngine checkpoint may hold beyond torch's own weights-only set
-(tensors, storages, ``collections.OrderedDict`` / ``Counter``, ...), found by saving checkpoints
-of a real :class:`~mmengine.runner.Runner` run and listing the pickle's globals."""
 
 _CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
 _GLOBAL_PATTERN = re.compile(r'GLOBAL ([\w.]+)')
 _ANSI_ESCAPE = re.compile(r'\x1b\[[0-9;]*m')  # torch's message bolds a phrase
-_installed = False
 
 
 class CheckpointError(ValueError):
@@ -90,12 +51,6 @@ class CorruptCheckpointError(CheckpointError):
 
 class UnsafeCheckpointError(CheckpointError, pickle.UnpicklingError):
     """A checkpoint refused by the weights-only unpickler (it stores a global not allowed)."""
-
-
-def _reduce_history_buffer(buffer: HistoryBuffer):
-    """Pickle a HistoryBuffer as its constructor call on plain lists (no ``builtins.getattr``)."""
-    return HistoryBuffer, (buffer._log_history.tolist(), buffer._count_history.tolist(),
-                           buffer.max_length)
 
 
 def _lines(error: BaseException) -> List[str]:
@@ -169,7 +124,7 @@ def check_checkpoint_file(filename: Union[str, Path]) -> None:
 
 
 def safe_load(filename: Union[str, Path], map_location=None):
-    """``torch.load(filename, weights_only=True)`` with :data:`SAFE_GLOBALS` allowed.
+    """``torch.load(filename, weights_only=True)`` with ``SAFE_GLOBALS`` allowed.
 
     The file's integrity is checked first (:func:`check_checkpoint_file`). Nothing in a refused
     checkpoint is executed.
@@ -185,7 +140,7 @@ def safe_load(filename: Union[str, Path], map_location=None):
     check_checkpoint_file(filename)
     # added for good, not with the ``safe_globals`` context manager: leaving that context removes
     # its globals again, including those install_safe_checkpointing() allowed process-wide
-    torch.serialization.add_safe_globals(list(SAFE_GLOBALS))
+    allow_safe_globals()
     try:
         return torch.load(filename, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as error:
@@ -229,6 +184,41 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=No
     return safe_load(cached_file, map_location=map_location)
 
 
+def load_from_torchvision(filename: str, map_location=None):
+    """Loader of ``torchvision://NAME`` (and the old ``modelzoo://NAME``): torchvision's URL of
+    ``NAME`` (MMEngine's table), downloaded and loaded by :func:`load_from_http`."""
+    name = filename.split('://', 1)[1]
+    urls = get_torchvision_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: torchvision has no model {name!r}')
+    return load_from_http(urls[name], map_location=map_location)
+
+
+def load_from_openmmlab(filename: str, map_location=None):
+    """Loader of ``open-mmlab://NAME`` / ``openmmlab://NAME``: the URL (or file under MMEngine's
+    home) of ``NAME`` in MMEngine's table, deprecated names followed, loaded weights-only."""
+    scheme, name = filename.split('://', 1)
+    name = get_deprecated_model_names().get(name, name)
+    urls = get_external_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: {scheme}:// has no model {name!r}')
+    url = urls[name]
+    if url.startswith(('http://', 'https://')):
+        return load_from_http(url, map_location=map_location)
+    home = osp.expanduser(os.getenv('MMENGINE_HOME', osp.join('~', '.cache', 'mmengine')))
+    return safe_load(osp.join(home, url), map_location=map_location)
+
+
+def load_from_mmcls(filename: str, map_location=None):
+    """Loader of ``mmcls://NAME``: the URL of ``NAME`` in MMEngine's table, loaded by
+    :func:`load_from_http`, its ``backbone.`` keys renamed as MMEngine does."""
+    name = filename.split('://', 1)[1]
+    urls = get_mmcls_models()
+    if name not in urls:
+        raise KeyError(f'{filename}: mmcls:// has no model {name!r}')
+    return _process_mmcls_checkpoint(load_from_http(urls[name], map_location=map_location))
+
+
 def _checkpoints_in(directory: str) -> List[str]:
     """``iter_N.pth`` / ``epoch_N.pth`` files of ``directory``, newest (largest N) first."""
     if not osp.isdir(directory):
@@ -242,27 +232,25 @@ def _checkpoints_in(directory: str) -> List[str]:
 
 
 def find_latest_checkpoint(path: str) -> Optional[str]:
-    """The checkpoint to resume from in work dir ``path``: the latest one that is intact.
+    """The checkpoint to resume from in work dir ``path``: its newest intact checkpoint.
 
-    Starts with the file named in ``<path>/last_checkpoint`` (MMEngine's record of the latest
-    save); if that record is missing, empty or names a missing or damaged file, logs a warning
-    naming it and falls back to the newest intact ``iter_N.pth`` / ``epoch_N.pth`` beside it (or
-    in ``path``). A record naming a remote file (``s3://...``) is returned unchecked. Returns None
-    when there is nothing to resume from.
+    Looks only in ``path`` itself, at ``iter_N.pth`` / ``epoch_N.pth`` from the largest N down:
+    a damaged or truncated one is skipped with a warning naming it. MMEngine's record
+    ``<path>/last_checkpoint`` holds an absolute path that is wrong once a work dir is moved or
+    copied, so it is not followed; only a record naming a remote file (``s3://...``, from a
+    ``CheckpointHook`` with a remote ``out_dir``) is returned as it stands. Returns None when
+    there is nothing to resume from.
     """
     save_file = osp.join(path, 'last_checkpoint')
-    recorded = ''
     if osp.isfile(save_file):
-        with open(save_file) as f:
-            recorded = f.read().strip()
-    if '://' in recorded:
-        return recorded
-    candidates = [recorded] if recorded else []
-    directory = osp.dirname(recorded) if recorded else path
-    candidates += [c for c in _checkpoints_in(directory) if c != recorded]
-    if not candidates:
-        print_log(f'Did not find a checkpoint to resume from in {path}.', logger='current')
-        return None
+        try:
+            with open(save_file, encoding='utf-8') as f:
+                recorded = f.read().strip()
+        except (OSError, UnicodeDecodeError):
+            recorded = ''
+        if '://' in recorded:
+            return recorded
+    candidates = _checkpoints_in(path)
     for candidate in candidates:
         try:
             check_checkpoint_file(candidate)
@@ -272,36 +260,14 @@ def find_latest_checkpoint(path: str) -> Optional[str]:
                 logger='current',
                 level=logging.WARNING)
             continue
-        if candidate != recorded:
+        if candidate != candidates[0]:
             print_log(
-                f'Resuming from {candidate}, the newest intact checkpoint in {directory}',
+                f'Resuming from {candidate}, the newest intact checkpoint in {path}',
                 logger='current',
                 level=logging.WARNING)
         return candidate
     print_log(
-        f'Did not find an intact checkpoint to resume from in {path}.',
+        f'Did not find {"an intact" if candidates else "a"} checkpoint to resume from in {path}.',
         logger='current',
         level=logging.WARNING)
     return None
-
-
-def install_safe_checkpointing() -> None:
-    """Make MMEngine save and load checkpoints safely (idempotent); see the module docstring."""
-    global _installed
-    if _installed:
-        return
-    copyreg.pickle(HistoryBuffer, _reduce_history_buffer)
-    torch.serialization.add_safe_globals(list(SAFE_GLOBALS))
-    CheckpointLoader.register_scheme(prefixes='', loader=load_from_local, force=True)
-    CheckpointLoader.register_scheme(
-        prefixes=('http://', 'https://'), loader=load_from_http, force=True)
-    # MMEngine's torchvision:// open-mmlab:// mmcls:// loaders resolve a URL and then call the
-    # module-level ``load_from_http``; point that name at the weights-only loader as well.
-    mmengine_checkpoint.load_from_http = load_from_http
-    # Runner.load_or_resume (resume=True without a path) calls the name imported into these
-    # modules; the strategies import it from mmengine.runner at call time.
-    for module in (mmengine_checkpoint, mmengine_runner, mmengine_runner_module,
-                   mmengine_flexible_runner):
-        module.find_latest_checkpoint = find_latest_checkpoint
-    register_backend('local_atomic', AtomicLocalBackend, force=True)
-    _installed = True

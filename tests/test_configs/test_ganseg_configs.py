@@ -130,6 +130,9 @@ def test_stage2_config_matches_stage1(name):
     assert [t.type for t in pairs.pipeline] == ['LoadPartImage', 'PackPartInputs']
     # the stage-1 checkpoint tools/train.py writes: work_dirs/<stage-1 config>/iter_<max_iters>.pth
     assert pairs.checkpoint == f'work_dirs/{name}/iter_{stage1.train_cfg.max_iters}.pth'
+    # the generator is built from the stage-1 config, never from the checkpoint's meta.cfg
+    assert pairs.stage1_config == osp.join(CONFIG_DIR, f'{name}.py')
+    assert Config.fromfile(pairs.stage1_config).model.generator == stage1.model.generator
     assert stage2.test_dataloader is not None and stage2.test_evaluator
     assert stage2.val_dataloader is None and stage2.val_cfg is None
     if name != 'synthetic_k4':

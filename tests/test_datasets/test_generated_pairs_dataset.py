@@ -49,7 +49,8 @@ def single_thread_in_partseg_scope():
 
 @pytest.fixture(scope='module')
 def stage1(tmp_path_factory):
-    """A stage-1 model and its checkpoint in MMEngine's format (config text in meta.cfg)."""
+    """A stage-1 model, its checkpoint in MMEngine's format (config text in meta.cfg, which the
+    dataset never reads) and its stage-1 config file beside it (``stage1.py``)."""
     torch.manual_seed(0)
     model = MODELS.build(copy.deepcopy(MODEL))
     model.train()
@@ -61,6 +62,7 @@ def stage1(tmp_path_factory):
     torch.save(dict(meta=meta, state_dict=model.state_dict()), path)
     bare = path.with_name('bare.pth')
     torch.save(dict(state_dict=model.state_dict()), bare)
+    Config(dict(model=copy.deepcopy(MODEL))).dump(str(path.with_name('stage1.py')))
     return model, path, bare
 
 
@@ -82,6 +84,7 @@ def test_pairs_are_the_frozen_generators_samples(stage1):
         dict(
             type='GeneratedPairsDataset',
             checkpoint=str(path),
+            stage1_config=str(path.with_name('stage1.py')),
             num_parts=K,
             num_samples=5,
             resample='never',
@@ -104,16 +107,20 @@ def test_pairs_are_the_frozen_generators_samples(stage1):
 
 def test_pool_does_not_depend_on_batch_size(stage1):
     _, path, _ = stage1
-    a = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', batch_size=1)
-    b = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', batch_size=4)
+    a = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=4, resample='never', batch_size=1)
+    b = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=4, resample='never', batch_size=4)
     assert np.array_equal(a.images, b.images) and np.array_equal(a.labels, b.labels)
-    other_seed = GeneratedPairsDataset(str(path), K, num_samples=4, resample='never', seed=1)
+    other_seed = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=4, resample='never', seed=1)
     assert not np.array_equal(a.images, other_seed.images)
 
 
 def test_never_repeats_one_pool_in_every_pass(stage1):
     _, path, _ = stage1
-    dataset = GeneratedPairsDataset(str(path), K, num_samples=3, resample='never', num_epochs=2)
+    dataset = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=3, resample='never', num_epochs=2)
     assert len(dataset) == 6 and dataset.images.shape == (3, SIZE, SIZE, 3)
     assert dataset._generator is None  # the pool is made; the generator is not kept
     second_pass = dataset.get_data_info(4)
@@ -124,9 +131,10 @@ def test_never_repeats_one_pool_in_every_pass(stage1):
 def test_epoch_draws_fresh_pairs_every_pass(stage1):
     model, path, _ = stage1
     dataset = GeneratedPairsDataset(
-        str(path), K, num_samples=3, resample='epoch', num_epochs=2, seed=2)
+        str(path), K, generator=GENERATOR, num_samples=3, resample='epoch', num_epochs=2, seed=2)
     assert len(dataset) == 6 and dataset.images is None  # nothing is stored
-    pool = GeneratedPairsDataset(str(path), K, num_samples=3, resample='never', seed=2)
+    pool = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=3, resample='never', seed=2)
     for g in range(6):
         info = dataset.get_data_info(g)
         assert info['sample_idx'] == g
@@ -145,6 +153,7 @@ def test_a_loader_batch_is_generated_in_one_pass(stage1, monkeypatch):
     dataset = GeneratedPairsDataset(
         str(path),
         K,
+        generator=GENERATOR,
         num_samples=4,
         num_epochs=2,
         batch_size=8,
@@ -180,7 +189,12 @@ def test_loader_is_reproducible_and_resumable(stage1):
 
     def build():
         return GeneratedPairsDataset(
-            str(path), K, num_samples=3, num_epochs=2, pipeline=[dict(type='PackPartInputs')])
+            str(path),
+            K,
+            generator=GENERATOR,
+            num_samples=3,
+            num_epochs=2,
+            pipeline=[dict(type='PackPartInputs')])
 
     run = indices_and_images(itertools.islice(iter(loader(build())), 6))
     # one pass over the dataset (3 batches of 2) shows each of its 6 pairs (2 epochs x 3) once
@@ -201,11 +215,57 @@ def test_loader_is_reproducible_and_resumable(stage1):
 
 
 def test_explicit_generator_config(stage1):
-    _, _, bare = stage1
-    with pytest.raises(KeyError, match='no config'):
+    _, path, bare = stage1
+    with pytest.raises(ValueError, match=f'stage1_config nor .*generator is set.*{bare}'):
         GeneratedPairsDataset(str(bare), K, num_samples=1)
     dataset = GeneratedPairsDataset(str(bare), K, generator=GENERATOR, num_samples=1, num_epochs=1)
     assert len(dataset) == 1
+    # the generator dict wins over the stage-1 config
+    dataset = GeneratedPairsDataset(
+        str(bare),
+        K,
+        generator=GENERATOR,
+        stage1_config=str(bare.with_name('missing.py')),
+        num_samples=1,
+        num_epochs=1)
+    assert len(dataset) == 1
+
+
+def test_checkpoint_config_code_is_never_run(stage1, tmp_path):
+    """A crafted checkpoint whose meta.cfg is config code that writes a file: the code is not run;
+    without a config of the user's the dataset refuses in one line naming the checkpoint."""
+    model, _, _ = stage1
+    marker = tmp_path / 'pwned'
+    crafted = tmp_path / 'crafted.pth'
+    code = f"_ = __import__('pathlib').Path({str(marker)!r}).write_text('ran')\nmodel = {MODEL!r}\n"
+
+    torch.save(dict(meta=dict(cfg=code), state_dict=model.state_dict()), crafted)
+    with pytest.raises(ValueError) as error:
+        GeneratedPairsDataset(str(crafted), K, num_samples=1, num_epochs=1)
+    message = str(error.value)
+    assert '\n' not in message and str(crafted) in message and 'never run' in message
+    assert not marker.exists()
+    # with the user's config the pairs come from the checkpoint's weights; meta.cfg is not read
+    config = tmp_path / 'stage1.py'
+    Config(dict(model=copy.deepcopy(MODEL))).dump(str(config))
+    dataset = GeneratedPairsDataset(
+        str(crafted), K, stage1_config=str(config), num_samples=2, resample='never', num_epochs=1)
+    assert not marker.exists()
+    assert_same_pair(dataset.get_data_info(1), *expected_pair(model, 0, 1))
+
+
+def test_stage1_config_errors(stage1, tmp_path):
+    _, path, _ = stage1
+    with pytest.raises(
+            FileNotFoundError, match=r'stage1_config: stage-1 config not found: .*no\.py'):
+        GeneratedPairsDataset(str(path), K, stage1_config=str(tmp_path / 'no.py'), num_samples=1)
+    segmenter = tmp_path / 'segmenter.py'
+    Config(dict(model=dict(type='EncoderDecoder'))).dump(str(segmenter))
+    with pytest.raises(KeyError, match=f'{segmenter} has no model.generator'):
+        GeneratedPairsDataset(str(path), K, stage1_config=str(segmenter), num_samples=1)
+    other = dict(GENERATOR, z_dim=4)  # a generator of another shape than the checkpoint's
+    with pytest.raises(ValueError, match=f'generator weights in {path} do not fit'):
+        GeneratedPairsDataset(str(path), K, generator=other, num_samples=1)
 
 
 def test_bad_inputs(stage1, tmp_path, monkeypatch):
@@ -213,19 +273,19 @@ def test_bad_inputs(stage1, tmp_path, monkeypatch):
     with pytest.raises(ValueError, match='train_dataloader.dataset.checkpoint is not set'):
         GeneratedPairsDataset(None, K)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
-        GeneratedPairsDataset(str(tmp_path / 'missing.pth'), K)
+        GeneratedPairsDataset(str(tmp_path / 'missing.pth'), K, generator=GENERATOR)
     with pytest.raises(ValueError, match=r'num_parts=3 .* has K=2'):
-        GeneratedPairsDataset(str(path), 3, num_samples=1)
+        GeneratedPairsDataset(str(path), 3, generator=GENERATOR, num_samples=1)
     with pytest.raises(KeyError, match='EMA'):
-        GeneratedPairsDataset(str(path), K, num_samples=1, use_ema=True)
+        GeneratedPairsDataset(str(path), K, generator=GENERATOR, num_samples=1, use_ema=True)
     with pytest.raises(ValueError, match='num_samples'):
-        GeneratedPairsDataset(str(path), K, num_samples=0)
+        GeneratedPairsDataset(str(path), K, generator=GENERATOR, num_samples=0)
     with pytest.raises(ValueError, match='num_epochs'):
-        GeneratedPairsDataset(str(path), K, num_samples=1, num_epochs=0)
+        GeneratedPairsDataset(str(path), K, generator=GENERATOR, num_samples=1, num_epochs=0)
     with pytest.raises(ValueError, match="resample must be one of .*'always'"):
-        GeneratedPairsDataset(str(path), K, num_samples=1, resample='always')
+        GeneratedPairsDataset(str(path), K, generator=GENERATOR, num_samples=1, resample='always')
     # CUDA cannot run in a DataLoader worker process: a one-line error naming the fix
-    dataset = GeneratedPairsDataset(str(path), K, num_samples=1, device='cuda')
+    dataset = GeneratedPairsDataset(str(path), K, generator=GENERATOR, num_samples=1, device='cuda')
     monkeypatch.setattr(pairs_module, 'get_worker_info', lambda: object())
     with pytest.raises(ValueError, match='train_dataloader.num_workers=0'):
         dataset.get_data_info(0)

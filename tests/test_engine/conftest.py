@@ -1,6 +1,7 @@
 """Toy models, dataset and Runner factory shared by the engine tests (CPU, milliseconds each)."""
 import itertools
 import random
+from typing import Optional
 
 import numpy as np
 import pytest
@@ -8,11 +9,11 @@ import torch
 from mmengine.logging import MessageHub
 from mmengine.model import BaseModel
 from mmengine.registry import DefaultScope
-from mmengine.runner import Runner
 from mmengine.visualization import Visualizer
 from torch import nn
 
 import partseg.engine  # noqa: F401  (installs safe checkpointing, registers hooks)
+from partseg.engine import PartsegRunner
 from partseg.visualization import PartVisualizer
 
 _experiment_ids = itertools.count()
@@ -70,13 +71,17 @@ def make_toy_runner(work_dir,
                     resume=False,
                     checkpoint_interval: int = 2,
                     custom_hooks=None,
-                    noisy: bool = False) -> Runner:
+                    noisy: bool = False,
+                    optimizer: Optional[dict] = None,
+                    step_schedule: bool = True,
+                    max_keep_ckpts: int = -1) -> PartsegRunner:
     """A Runner training :class:`ToyRegressor` with SGD + momentum and a step LR schedule.
 
     ``resume``: False, True (the latest checkpoint of ``work_dir``) or a checkpoint path;
-    ``noisy``: train :class:`NoisyRegressor` instead.
+    ``noisy``: train :class:`NoisyRegressor` instead; ``optimizer``: another optimizer config;
+    ``step_schedule=False``: no LR schedule.
     """
-    return Runner(
+    return PartsegRunner(
         model=NoisyRegressor() if noisy else ToyRegressor(),
         work_dir=str(work_dir),
         experiment_name=f'toy_{next(_experiment_ids)}',
@@ -87,13 +92,15 @@ def make_toy_runner(work_dir,
             num_workers=0,
             collate_fn=dict(type='pseudo_collate')),
         train_cfg=dict(type='IterBasedTrainLoop', max_iters=max_iters),
-        optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.01, momentum=0.9)),
-        param_scheduler=dict(type='MultiStepLR', milestones=[3], by_epoch=False),
+        optim_wrapper=dict(optimizer=optimizer or dict(type='SGD', lr=0.01, momentum=0.9)),
+        param_scheduler=dict(type='MultiStepLR', milestones=[3], by_epoch=False)
+        if step_schedule else None,
         default_hooks=dict(
             checkpoint=dict(
-                type='CheckpointHook',
+                type='AtomicCheckpointHook',
                 by_epoch=False,
                 interval=checkpoint_interval,
+                max_keep_ckpts=max_keep_ckpts,
                 backend_args=dict(backend='local_atomic')),
             logger=dict(type='LoggerHook', interval=1)),
         custom_hooks=custom_hooks,

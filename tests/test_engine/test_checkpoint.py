@@ -274,10 +274,20 @@ def work_dir_with_checkpoints(tmp_path, monkeypatch):
     return tmp_path, logged
 
 
-def test_find_latest_checkpoint_follows_last_checkpoint(work_dir_with_checkpoints):
+def test_find_latest_checkpoint_is_the_newest_in_the_work_dir(work_dir_with_checkpoints):
     work_dir, logged = work_dir_with_checkpoints
     assert find_latest_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
     assert logged == []
+
+
+def test_find_latest_checkpoint_does_not_follow_the_record_elsewhere(work_dir_with_checkpoints,
+                                                                     tmp_path_factory):
+    work_dir, _ = work_dir_with_checkpoints
+    # a copied work dir: the record still names the original folder's (existing) checkpoint
+    original = tmp_path_factory.mktemp('original')
+    torch.save({'meta': {'iter': 8}}, original / 'iter_8.pth')
+    (work_dir / 'last_checkpoint').write_text(str(original / 'iter_8.pth'))
+    assert find_latest_checkpoint(str(work_dir)) == str(work_dir / 'iter_4.pth')
 
 
 def test_find_latest_checkpoint_skips_a_damaged_one_by_name(work_dir_with_checkpoints):
@@ -395,3 +405,42 @@ def test_runner_resume_from_a_named_truncated_checkpoint_fails_by_name(
     with pytest.raises(CorruptCheckpointError) as error:
         runner.train()
     assert str(path) in one_line(error)
+
+
+# --------------------------------------------------------------------------------------------
+# the model-zoo schemes download through partseg's weights-only http loader
+
+
+@pytest.mark.parametrize('name, prefix, table', [
+    ('load_from_local', '', None),
+    ('load_from_http', 'https://', None),
+    ('load_from_torchvision', 'torchvision://', 'get_torchvision_models'),
+    ('load_from_torchvision', 'modelzoo://', 'get_torchvision_models'),
+    ('load_from_openmmlab', 'open-mmlab://', 'get_external_models'),
+    ('load_from_openmmlab', 'openmmlab://', 'get_external_models'),
+    ('load_from_mmcls', 'mmcls://', 'get_mmcls_models'),
+])
+def test_every_download_scheme_is_weights_only(name, prefix, table, tmp_path, monkeypatch):
+    marker = tmp_path / 'marker'
+    evil = tmp_path / 'evil.pth'
+    torch.save({'state_dict': {}, 'meta': SystemCall(marker)}, evil)
+    assert CheckpointLoader._get_checkpoint_loader(f'{prefix}zoo_model') is getattr(
+        checkpoint_module, name)
+    if table is not None:  # the model table points at a URL, "downloaded" to the evil file
+        monkeypatch.setattr(checkpoint_module, table,
+                            lambda: {'zoo_model': 'https://example.invalid/zoo_model.pth'})
+        monkeypatch.setattr(checkpoint_module, 'get_deprecated_model_names', lambda: {})
+        monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                            lambda url, dst, *a, **k: shutil.copy(evil, dst))
+        monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+        filename = f'{prefix}zoo_model'
+    else:
+        filename = str(evil)
+    if prefix == 'https://':
+        monkeypatch.setattr(torch.hub, 'download_url_to_file',
+                            lambda url, dst, *a, **k: shutil.copy(evil, dst))
+        monkeypatch.setattr(torch.hub, 'get_dir', lambda: str(tmp_path / 'hub'))
+        filename = 'https://example.invalid/evil.pth'
+    with pytest.raises(UnsafeCheckpointError, match='posix.system'):
+        _load_checkpoint(filename)
+    assert not marker.exists()

@@ -426,9 +426,7 @@ def _stage2_missing_stage1(env, tmp):
 
 def _stage2_dispart_checkpoint(env, tmp):
     ckpt = env.work_dir / 'iter_2.pth'
-    return 'train', _stage2(env, tmp, ckpt), [
-        f'{ckpt}: its config has no model.generator', 'GANSeg stage-1 checkpoint'
-    ]
+    return 'train', _stage2(env, tmp, ckpt), [f'{ckpt}: the checkpoint holds no generator weights']
 
 
 def _stage2_other_k(env, tmp):
@@ -458,8 +456,19 @@ def _overflowing_loss(env, tmp):
         env.tiny, '--resume', '--cfg-options', 'train_cfg.max_iters=4',
         'model.reconstruction_loss.loss_weight=1e39'
     ], [
-        'non-finite training values at iteration 3', 'loss_rec=inf',
-        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good'
+        'non-finite or overflowing training values at iteration 3', 'loss_rec=inf',
+        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good one (checked)'
+    ]
+
+
+def _huge_loss_weight(env, tmp):
+    # finite (about 1e29) but beyond the overflow limit: it used to train on with inf Adam state
+    return 'train', [
+        env.tiny, '--resume', '--cfg-options', 'train_cfg.max_iters=4',
+        'model.reconstruction_loss.loss_weight=1e30'
+    ], [
+        'overflowing training values at iteration 3', 'beyond the overflow limit 1.84e+19',
+        f'the last checkpoint, {env.work_dir / "iter_2.pth"}, is the last good one (checked)'
     ]
 
 
@@ -593,6 +602,8 @@ CASES = {
     _work_dir_is_a_file,
     'non-finite-loss':
     _overflowing_loss,
+    'overflowing-loss-weight':
+    _huge_loss_weight,
     'disk-full-while-saving-checkpoint':
     _disk_full,
 }

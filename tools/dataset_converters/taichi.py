@@ -7,12 +7,16 @@ Reads ``taichi_train_gt.pkl`` and ``taichi_test_gt.pkl`` (pandas DataFrames with
 shipped in ``landmarks/`` of AliaksandrSiarohin/motion-cosegmentation) from ``DATA_ROOT/landmark``
 (or ``--pkl-dir``) and writes ``DATA_ROOT/landmark/taichi_{train,test}_gt.csv``: a header line,
 then ``<file_name> x_0 y_0 ... x_17 y_17`` per image in the pickle's order. Reading the pickles
-needs pandas (``pip install pandas``); unpickling runs code from the file, so only convert the
-files of the official repository. The papers use 5,000 train and 300 test images.
+needs pandas (``pip install pandas``). A pickle can run code when it is loaded, so nothing is
+unpickled as such: :class:`DataFrameUnpickler` admits only the globals a pandas DataFrame of
+strings and numpy arrays is made of (:data:`ALLOWED_GLOBALS`) and refuses any other pickle in one
+line naming the file and the global. The papers use 5,000 train and 300 test images.
 """
 import argparse
+import importlib
 import os
 import os.path as osp
+import pickle
 import sys
 from typing import List, Optional, Sequence, Tuple
 
@@ -21,6 +25,70 @@ import numpy as np
 from partseg.datasets.taichi import NUM_KEYPOINTS, SPLITS, keypoint_table_path
 
 PAPER_COUNTS = {'train': 5000, 'test': 300}
+
+# The (module, name) globals a pickled DataFrame of file names and keypoint arrays holds, under
+# the module paths of pandas 0.2x (the official pickles) and of current pandas; numpy's under
+# numpy 1.x and 2.x. Classes and their unpickling helpers only: none of them reads or writes files
+# or runs code given to it.
+ALLOWED_GLOBALS = frozenset([
+    ('_codecs', 'encode'),  # bytes under protocol 2
+    ('builtins', 'slice'),
+    ('__builtin__', 'slice'),
+    ('copyreg', '_reconstructor'),
+    ('copy_reg', '_reconstructor'),
+    ('builtins', 'object'),
+    ('__builtin__', 'object'),
+    ('numpy', 'ndarray'),
+    ('numpy', 'dtype'),
+    ('numpy.core.multiarray', '_reconstruct'),
+    ('numpy._core.multiarray', '_reconstruct'),
+    ('numpy.core.multiarray', 'scalar'),
+    ('numpy._core.multiarray', 'scalar'),
+    ('numpy.core.numeric', '_frombuffer'),
+    ('numpy._core.numeric', '_frombuffer'),
+    ('pandas', 'DataFrame'),
+    ('pandas', 'Index'),
+    ('pandas', 'RangeIndex'),
+    ('pandas', 'StringDtype'),
+    ('pandas.arrays', 'StringArray'),
+    ('pandas.core.frame', 'DataFrame'),
+    ('pandas.core.indexes.base', '_new_Index'),
+    ('pandas.core.indexes.base', 'Index'),
+    ('pandas.core.indexes.range', 'RangeIndex'),
+    ('pandas.core.indexes.numeric', 'Int64Index'),
+    ('pandas.core.internals', 'BlockManager'),
+    ('pandas.core.internals.managers', 'BlockManager'),
+    ('pandas.core.internals.blocks', 'ObjectBlock'),
+    ('pandas.core.internals.blocks', 'Block'),
+    ('pandas._libs.internals', '_unpickle_block'),
+    ('pandas._libs.arrays', '__pyx_unpickle_NDArrayBacked'),
+])
+
+
+class DataFrameUnpickler(pickle.Unpickler):
+    """An unpickler that resolves only :data:`ALLOWED_GLOBALS`; any other global (``os.system``,
+    ``builtins.eval``, ...) raises :class:`pickle.UnpicklingError` before it is imported."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f'{module}.{name}')
+        if module in ('__builtin__', 'copy_reg'):
+            module = {'__builtin__': 'builtins', 'copy_reg': 'copyreg'}[module]
+        return getattr(importlib.import_module(module), name)
+
+
+def load_data_frame(path: str):
+    """The DataFrame pickled in ``path``, through :class:`DataFrameUnpickler`."""
+    with open(path, 'rb') as f:
+        try:
+            return DataFrameUnpickler(f).load()
+        except pickle.UnpicklingError as error:
+            raise ValueError(f'refusing to unpickle {path}: it needs the global {error}, which '
+                             'is not part of a pandas DataFrame of file names and keypoints '
+                             '(only the official Tai-Chi pickles are read)') from None
+        except (EOFError, IndexError, TypeError, AttributeError) as error:
+            raise ValueError(f'cannot read {path}: not a pandas DataFrame pickle '
+                             f'({type(error).__name__}: {error})') from None
 
 
 def read_official_pickle(path: str) -> Tuple[List[str], np.ndarray]:
@@ -32,7 +100,9 @@ def read_official_pickle(path: str) -> Tuple[List[str], np.ndarray]:
     if not osp.isfile(path):
         raise FileNotFoundError(f'{path} not found; download it from the landmarks/ folder of '
                                 'AliaksandrSiarohin/motion-cosegmentation')
-    frame = pd.read_pickle(path)
+    frame = load_data_frame(path)
+    if not isinstance(frame, pd.DataFrame):
+        raise ValueError(f'{path} holds a {type(frame).__name__}, not a pandas DataFrame')
     for column in ('file_name', 'value'):
         if column not in frame:
             raise KeyError(f"{path} has no '{column}' column")

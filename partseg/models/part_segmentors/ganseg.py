@@ -1,12 +1,10 @@
 """GANSeg stage 1: the hierarchical part GAN, He et al. 2022 Sec. 3.4, Eq. (13)-(19)."""
-import math
 from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.logging import MessageHub
 from mmengine.model import BaseModel, ExponentialMovingAverage, is_model_wrapper
-from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
@@ -50,11 +48,9 @@ class GANSeg(BaseModel):
     losses on every ``con_area_interval``-th G step (paper 1, official 2). The step counters are
     buffers (``num_d_steps``, ``num_g_steps``), so checkpoints resume the schedule exactly.
 
-    A non-finite loss term (or, with ``check_finite_grads``, gradient) raises
-    :class:`FloatingPointError` naming the iteration and the term *before* the optimizer step, so
-    no NaN reaches the weights and the last checkpoint on disk stays the last good one. Under the
-    runner, ``NonFiniteGuardHook`` (``configs/_base_/default_runtime.py``) guards the optimizer
-    wrappers and takes these checks over, so its ``action='skip'`` can skip the update instead.
+    Non-finite or overflowing losses, gradients, weights and optimizer state are partseg's one
+    NaN / overflow policy, ``NonFiniteGuardHook`` (``configs/_base_/default_runtime.py``), which
+    guards both optimizer wrappers: the model itself does not check.
 
     ``predict`` / ``val_step`` / ``test_step`` generate one sample per input (the inputs only set
     the batch size); :meth:`generate` gives seeded samples as the generator's output dict.
@@ -74,8 +70,6 @@ class GANSeg(BaseModel):
         con_area_interval (int): add the concentration and area losses on G steps 0, n, 2n, ...
         ema_momentum (float, optional): keep an EMA copy of the generator
             (``ema = (1 - m) ema + m G`` after each G step) used for sampling; None = off.
-        check_finite_grads (bool): also check the gradient norm before each step (skipped under
-            AMP, whose loss scaler handles overflow itself).
         data_preprocessor (dict, optional): normalises uint8 images to [-1, 1]
             (``ImgDataPreprocessor`` with mean = std = 127.5, the default here).
         init_cfg (dict, optional): MMEngine init config.
@@ -92,7 +86,6 @@ class GANSeg(BaseModel):
                  gp_interval: int = 1,
                  con_area_interval: int = 1,
                  ema_momentum: Optional[float] = None,
-                 check_finite_grads: bool = True,
                  data_preprocessor: Optional[dict] = None,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -116,7 +109,6 @@ class GANSeg(BaseModel):
         self.area_loss = MODELS.build(area_loss)
         self.gp_interval = gp_interval
         self.con_area_interval = con_area_interval
-        self.check_finite_grads = check_finite_grads
         self.generator_ema = None
         if ema_momentum is not None:
             self.generator_ema = ExponentialMovingAverage(self.generator, momentum=ema_momentum)
@@ -229,43 +221,16 @@ class GANSeg(BaseModel):
 
     def _step(self, losses: Dict[str, Tensor], optim_wrapper: OptimWrapper,
               name: str) -> Dict[str, Tensor]:
-        """Check every term, back-propagate the sum, check the gradients, step the optimizer."""
+        """Back-propagate the sum of the terms and step the optimizer (NonFiniteGuardHook checks
+        the losses, gradients, weights and optimizer state)."""
         terms = list(losses)
         values = torch.stack([losses[key].detach().float() for key in terms])
-        # A wrapper guarded by NonFiniteGuardHook (default_runtime.py) leaves non-finite losses
-        # and gradients to the hook (stop or skip the update); unguarded, GANSeg stops here.
-        guarded = hasattr(optim_wrapper, 'non_finite_guard')
-        if not guarded and not bool(torch.isfinite(values).all()):
-            bad = [
-                f'{key}={values[i].item()}' for i, key in enumerate(terms)
-                if not math.isfinite(values[i].item())
-            ]
-            raise FloatingPointError(
-                f'GANSeg: non-finite {name} loss at iteration {self._iteration()}: '
-                f'{", ".join(bad)}; the {name} was not updated, so the last checkpoint is the '
-                'last good one (lower the learning rate or check the data)')
         total = sum(losses.values())
         optim_wrapper.backward(optim_wrapper.scale_loss(total))
         if optim_wrapper.should_update():
-            if (self.check_finite_grads and not guarded
-                    and not isinstance(optim_wrapper, AmpOptimWrapper)):
-                grads = [
-                    p.grad for group in optim_wrapper.param_groups for p in group['params']
-                    if p.grad is not None
-                ]
-                norm = torch.nn.utils.get_total_norm(grads) if grads else values.new_zeros(())
-                if not bool(torch.isfinite(norm)):
-                    raise FloatingPointError(
-                        f'GANSeg: non-finite {name} gradient (norm {norm.item()}) at iteration '
-                        f'{self._iteration()} from {" + ".join(terms)}; the {name} was not '
-                        'updated, so the last checkpoint is the last good one')
             optim_wrapper.step()
             optim_wrapper.zero_grad()
         return {key: values[i] for i, key in enumerate(terms)}
-
-    def _iteration(self) -> int:
-        """The runner's iteration (MessageHub ``iter``), else the number of D steps so far."""
-        return MessageHub.get_current_instance().get_info('iter', int(self.num_d_steps))
 
     # ------------------------------------------------------------------ sampling
     @torch.no_grad()

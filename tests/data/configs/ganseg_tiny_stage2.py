@@ -7,7 +7,9 @@ _base_ = ['../../../configs/ganseg/synthetic_k4_stage2.py']
 model = dict(
     backbone=dict(depth=18, stem_channels=8, base_channels=8),
     decode_head=dict(in_channels=64, channels=8, dilations=(1, 2, 3, 4)))
-train_dataloader = dict(batch_size=2, dataset=dict(num_samples=8, batch_size=4))
+train_dataloader = dict(
+    batch_size=2,
+    dataset=dict(stage1_config='{{ fileDirname }}/ganseg_tiny.py', num_samples=8, batch_size=4))
 test_dataloader = dict(
     batch_size=8,
     dataset=dict(datasets=[dict(num_samples=8), dict(num_samples=8)]))

@@ -185,6 +185,21 @@ def test_loader_bad_input(celeba_root, tmp_path):
         CelebADataset(str(celeba_root), split='mafl_train')
 
 
+@pytest.mark.parametrize('drop, line', [(0, 1), (1, 2)], ids=['count-line', 'column-names'])
+def test_annotation_file_without_its_header(celeba_root, drop, line):
+    for name in ('list_landmarks_celeba.txt', 'list_bbox_celeba.txt'):
+        path = celeba_root / 'Anno' / name
+        lines = path.read_text().splitlines()
+        del lines[drop]
+        path.write_text('\n'.join(lines) + '\n')
+        with pytest.raises(ValueError) as error:
+            CelebADataset(str(celeba_root), split='mafl_train', check_files=False)
+        message = str(error.value)
+        assert message.startswith(f'{path}: the header is missing: line {line} must be')
+        assert 'has no row' not in message
+        path.write_text('\n'.join(lines[:drop] + [['2', 'names'][drop]] + lines[drop:]) + '\n')
+
+
 def test_missing_split_lists_point_to_the_prep_command(tmp_path, helpers):
     root = make_celeba(tmp_path / 'celeba', helpers)
     with pytest.raises(FileNotFoundError, match='tools/dataset_converters/celeba.py'):

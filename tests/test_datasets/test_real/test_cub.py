@@ -174,6 +174,20 @@ def test_bad_input(cub_root, tmp_path):
         CUBDataset(str(cub_root), protocol='ganseg')
 
 
+@pytest.mark.parametrize('field', [1, 2, 3, 4], ids=['x', 'y', 'width', 'height'])
+def test_non_finite_box_names_the_file_and_image(cub_root, field):
+    boxes = cub_root / 'bounding_boxes.txt'
+    lines = boxes.read_text().splitlines()
+    image_id = lines[0].split()[0]
+    fields = lines[0].split()
+    fields[field] = 'nan'
+    lines[0] = ' '.join(fields)
+    boxes.write_text('\n'.join(lines) + '\n')
+    with pytest.raises(ValueError) as error:
+        CUBDataset(str(cub_root), check_files=False)
+    assert str(error.value).startswith(f'{boxes}: image {image_id} has a non-finite box (')
+
+
 def test_cub1_protocol_end_to_end(cub_root, helpers, partseg_scope):
     """DisPart CUB-1: crop to box, resize, bbox-normalised error of 15 parts, hand-computed."""
     cfg = helpers.resize_to(helpers.load_base('cub_dispart', cub_root), SIZE)

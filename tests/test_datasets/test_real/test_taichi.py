@@ -154,3 +154,40 @@ def test_mae_protocol_end_to_end(taichi_root, helpers, partseg_scope):
 
     train = helpers.build_dataset(cfg.train_dataloader.dataset)
     assert len(train) == 6 and train[0]['inputs'].shape == (3, SIZE, SIZE)
+
+
+class _SystemCall:
+    """Pickles as a call of os.system: what a crafted 'keypoint pickle' could hold."""
+
+    def __init__(self, command):
+        self.command = command
+
+    def __reduce__(self):
+        import os
+        return os.system, (self.command, )
+
+
+def test_converter_refuses_a_pickle_that_would_run_code(tmp_path):
+    import pickle
+    marker = tmp_path / 'ran'
+    path = tmp_path / 'taichi_train_gt.pkl'
+    path.write_bytes(pickle.dumps(_SystemCall(f'touch {marker}')))
+    with pytest.raises(ValueError) as error:
+        load_converter().load_data_frame(str(path))
+    assert str(error.value).startswith(f'refusing to unpickle {path}: it needs the global '
+                                       'posix.system')
+    assert not marker.exists()
+
+
+def test_converter_reads_a_data_frame_pickle(tmp_path):
+    pd = pytest.importorskip('pandas')
+    import pickle
+    frame = pd.DataFrame(
+        dict(file_name=['a.png', 'b.png'], value=[np.zeros((18, 2)),
+                                                  np.full((18, 2), 3.0)]))
+    path = tmp_path / 'taichi_train_gt.pkl'
+    for protocol in (2, pickle.HIGHEST_PROTOCOL):
+        path.write_bytes(pickle.dumps(frame, protocol=protocol))
+        names, keypoints = load_converter().read_official_pickle(str(path))
+        assert names == ['a.png', 'b.png'] and keypoints.shape == (2, 18, 2)
+        assert (keypoints[1] == 3).all()

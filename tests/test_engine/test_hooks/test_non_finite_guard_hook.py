@@ -31,7 +31,7 @@ def poison(kind: str, weight: torch.Tensor) -> torch.Tensor:
 
     'nan': nan * w (the loss and its gradient are NaN); 'inf': inf * w; 'detached': a NaN constant
     (the loss is NaN, the gradient finite); 'grad': sqrt(0 * w) = 0, a finite loss whose gradient
-    0.5 / sqrt(0) * 0 is NaN.
+    0.5 / sqrt(0) * 0 is NaN; 'huge': 1e30 |w| (finite, beyond the overflow limit).
     """
     if kind == 'nan':
         return NAN * weight.sum()
@@ -41,6 +41,8 @@ def poison(kind: str, weight: torch.Tensor) -> torch.Tensor:
         return torch.tensor(NAN)
     if kind == 'grad':
         return torch.sqrt(0 * weight.sum())
+    if kind == 'huge':  # a loss weight of 1e30: finite, but squared it overflows
+        return 1e30 * weight.abs().sum()
     raise ValueError(kind)
 
 
@@ -164,6 +166,10 @@ def checkpoints(work_dir):
     ('inf', ['loss_bad=inf']),
     ('detached', ['loss_bad=nan', 'the model loss is nan']),
     ('grad', ['iteration 3; update withheld: model (the gradient of fc.weight is nan)']),
+    ('huge', [
+        'iteration 3: loss=6.02e+29, loss_bad=6.02e+29;', 'update withheld: model (the model '
+        'loss is 6.02e+29 (beyond the overflow limit 1.84e+19))'
+    ]),
 ])
 def test_stop_names_iteration_and_term_and_keeps_the_last_good_checkpoint(
         kind, fragments, tmp_path):
@@ -173,11 +179,12 @@ def test_stop_names_iteration_and_term_and_keeps_the_last_good_checkpoint(
         runner.train()
     message = str(error.value)
     assert '\n' not in message
-    assert 'non-finite training values at iteration 3' in message
+    assert 'non-finite or overflowing training values at iteration 3' in message
     for fragment in fragments:
         assert fragment in message, message
     assert 'loss_fit' not in message  # finite terms are not named
-    assert f'the last checkpoint, {tmp_path / "iter_2.pth"}, is the last good one' in message
+    assert f'the last checkpoint, {tmp_path / "iter_2.pth"}, is the last good one (checked)' in (
+        message)
     # nothing of iteration 3 saved; the weights in memory are still those of iteration 2
     assert checkpoints(tmp_path) == ['iter_2.pth']
     saved = safe_load(tmp_path / 'iter_2.pth')
@@ -185,6 +192,80 @@ def test_stop_names_iteration_and_term_and_keeps_the_last_good_checkpoint(
         assert torch.equal(value, saved['state_dict'][key]), key
     momentum = runner.optim_wrapper.optimizer.state[model.fc.weight]['momentum_buffer']
     assert torch.equal(momentum, saved['optimizer']['state'][0]['momentum_buffer'])
+
+
+def test_exploding_weights_stop_before_the_overflowing_update(tmp_path):
+    """SGD with lr=1e6 multiplies the weights by ~1e7 per step: the loss of iteration 3 is beyond
+    the overflow limit, its update is withheld, and the checkpoint of iteration 2 is checked
+    before the message calls it good."""
+    runner = make_runner(
+        tmp_path,
+        PoisonedRegressor(),
+        NonFiniteGuardHook(),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=1e6)))
+    with pytest.raises(FloatingPointError) as error:
+        runner.train()
+    message = str(error.value)
+    assert 'at iteration 3: loss=' in message and '\n' not in message
+    assert 'update withheld: model (the model loss is' in message
+    assert f'{tmp_path / "iter_2.pth"}, is the last good one (checked)' in message
+    assert checkpoints(tmp_path) == ['iter_2.pth']
+
+
+@pytest.mark.parametrize('action', ['stop', 'skip'])
+def test_an_update_that_overflows_the_weights_always_stops(action, tmp_path):
+    """lr=1e30 with gradients of about 1: the first update writes weights of about 1e30, which
+    cannot be undone, so even action='skip' stops, naming the weight."""
+    runner = make_runner(
+        tmp_path,
+        PoisonedRegressor(),
+        NonFiniteGuardHook(action=action),
+        optim_wrapper=dict(optimizer=dict(type='SGD', lr=1e30)))
+    with pytest.raises(FloatingPointError) as error:
+        runner.train()
+    message = str(error.value)
+    assert message.startswith('non-finite or overflowing training values at iteration 1')
+    assert 'after the update of model (fc.weight is' in message
+    assert 'beyond the overflow limit 1.84e+19' in message and 'no checkpoint was written yet' in (
+        message)
+
+
+def test_a_bad_last_checkpoint_is_not_called_good(tmp_path):
+    runner = make_runner(tmp_path, PoisonedRegressor(), NonFiniteGuardHook(), max_iters=2)
+    runner.train()
+    saved = safe_load(tmp_path / 'iter_2.pth')
+    saved['optimizer']['state'][0]['momentum_buffer'].fill_(math.inf)
+    torch.save(saved, tmp_path / 'iter_2.pth')
+    verdict = NonFiniteGuardHook()._last_checkpoint_verdict(runner)
+    assert verdict == (f'the last checkpoint, {tmp_path / "iter_2.pth"}, is not usable either '
+                       '(optimizer.state.0.momentum_buffer is inf)')
+
+
+def test_a_bad_resumed_state_stops_before_any_update(tmp_path):
+    adam = dict(optimizer=dict(type='Adam', lr=0.01))
+    make_runner(
+        tmp_path / 'run',
+        PoisonedRegressor(),
+        NonFiniteGuardHook(),
+        max_iters=2,
+        optim_wrapper=adam).train()
+    saved = safe_load(tmp_path / 'run' / 'iter_2.pth')
+    saved['optimizer']['state'][0]['exp_avg_sq'][0, 1] = math.inf  # as a 1e30 loss weight left it
+    path = tmp_path / 'bad.pth'
+    torch.save(saved, path)
+    runner = make_runner(
+        tmp_path / 'resumed',
+        PoisonedRegressor(),
+        NonFiniteGuardHook(),
+        max_iters=4,
+        optim_wrapper=adam)
+    runner._resume, runner._load_from = True, str(path)
+    with pytest.raises(FloatingPointError) as error:
+        runner.train()
+    assert str(error.value) == (
+        'the training state at iteration 2 is unusable before any update: the optimizer state '
+        f'fc.weight.exp_avg_sq is inf (loaded from {path}); resume from an earlier checkpoint '
+        'or start over')
 
 
 def test_stop_before_any_checkpoint(tmp_path):
@@ -224,7 +305,8 @@ def test_skip_gives_up_after_max_consecutive_skips(tmp_path):
 def test_skip_cannot_undo_a_non_finite_buffer(tmp_path):
     runner = make_runner(tmp_path, PoisonedRegressor(poison_at={3}, nan_buffer=True),
                          NonFiniteGuardHook(action='skip'))
-    with pytest.raises(FloatingPointError, match='iteration 3: .*the buffer running became'):
+    with pytest.raises(
+            FloatingPointError, match='iteration 3: .*the buffer running is nan, which skipping'):
         runner.train()
 
 
@@ -301,7 +383,7 @@ def test_ganseg_leaves_the_decision_to_the_guard(partseg_scope):
             FloatingPointError,
             match=r'iteration 1: loss_gp=nan; update withheld: '
             r'discriminator \(the discriminator loss is nan\)'):
-        stop._events.append(('discriminator', 'the discriminator loss is nan'))
+        stop._events.append(('discriminator', 'the discriminator loss is nan', False))
         stop.after_train_iter(runner, 0, batch, outputs)
 
 
