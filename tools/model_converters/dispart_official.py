@@ -119,7 +119,7 @@ def convert_state_dict(state_dict: Dict, path: str = 'SRC') -> 'OrderedDict':
     return converted
 
 
-def build_model(num_parts: int, config: Optional[str], vgg19: Optional[str]):
+def build_model(num_parts: int, config: Optional[str], vgg19: Optional[str], device=None):
     """The partseg model DST is for: ``config``'s (default: the official model base) with K."""
     from mmengine.config import Config
 
@@ -135,7 +135,14 @@ def build_model(num_parts: int, config: Optional[str], vgg19: Optional[str]):
                         f'checkpoint has K = {num_parts} parts (pose_encoder.conv has K + 1 '
                         f'outputs)')
     model_cfg.reconstruction_loss.pretrained = vgg19
-    return MODELS.build(model_cfg)
+    if device is None:
+        return MODELS.build(model_cfg)
+    import warnings
+
+    import torch
+    with warnings.catch_warnings(), torch.device(device):
+        warnings.simplefilter('ignore', UserWarning)  # the random-VGG warning of a shape check
+        return MODELS.build(model_cfg)
 
 
 def convert(src: str,
@@ -155,8 +162,8 @@ def convert(src: str,
         raise UserError(f'{src}: {_PART_HEAD_WEIGHT} has {num_parts + 1} outputs; DisPart needs '
                         f'the background and at least one part')
     converted = convert_state_dict(official, src)
-    model = build_model(num_parts, config, vgg19)
-    target = model.state_dict()
+    # names and shapes first, on the meta device (no memory, no init, no VGG loading)
+    target = build_model(num_parts, config, None, device='meta').state_dict()
     missing = [k for k in target if k not in converted and not k.startswith(NOT_CONVERTED)]
     if missing:
         raise UserError(f'{src}: no weights for {missing[0]!r} ({len(missing)} keys missing): '
@@ -168,7 +175,9 @@ def convert(src: str,
         if tuple(value.shape) != tuple(target[key].shape):
             raise UserError(f'{src}: {key!r} has shape {tuple(value.shape)}, the partseg model '
                             f'expects {tuple(target[key].shape)} (another h_channel or backbone?)')
-    state_dict = OrderedDict((k, converted.get(k, v).clone()) for k, v in target.items())
+    model = build_model(num_parts, config, vgg19)
+    state_dict = OrderedDict(
+        (k, converted.get(k, v).clone()) for k, v in model.state_dict().items())
     model.load_state_dict(state_dict, strict=True)
     not_converted: List[str] = sorted({k.split('.')[0] for k in target if k not in converted})
     meta = dict(
