@@ -136,3 +136,36 @@ def test_model_builds_offline(name):
     assert logits.shape == (2, k + 1, 16, 16)  # the official 16 x 16 part maps at 128 px
     assert feats.shape == (2, k + 1, 256)
     assert recon.shape == (2, 3, 128, 128)
+
+
+@pytest.mark.parametrize('name, options, size', [
+    ('celeba_wild_k8', [
+        'model.shape_encoder.strides=(1,2,2)', 'model.appearance_encoder.strides=(1,2,2)',
+        'model.decoder.upsample_blocks=(1,3,5)'
+    ], 16),
+    ('celeba_wild_k8_official', [
+        'model.shape_encoder.strides=(1,2,1)', 'model.appearance_encoder.strides=(1,2,1)',
+        'model.decoder.upsample_blocks=(1,3)'
+    ], 32),
+])
+def test_resolution_override_of_docs_model_zoo(name, options, size):
+    """The one-line --cfg-options of docs/model_zoo.md switch the part-map resolution."""
+    from partseg.utils.cli import DictAction, load_config
+    with open(osp.join(ROOT, 'docs', 'model_zoo.md')) as f:
+        zoo = f.read()
+    line = f'python tools/train.py configs/dispart/{name}.py --cfg-options ' + ' '.join(
+        f'"{option}"' for option in options)
+    assert line in zoo
+    action = DictAction(option_strings=['--cfg-options'], dest='cfg_options')
+    namespace = type('Namespace', (), {})()
+    action(None, namespace, options)
+    parsed = namespace.cfg_options
+    cfg = load_config(osp.join(CONFIG_DIR, f'{name}.py'), parsed)
+    cfg.model.reconstruction_loss.pretrained = None
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', UserWarning)
+        with torch.device('meta'):
+            model = MODELS.build(cfg.model)
+            maps, feats = model.encode(torch.empty(1, 3, 128, 128))
+            recon = model.render(feats, maps, (128, 128))
+    assert maps.shape[-2:] == (size, size) and recon.shape[-2:] == (128, 128)
