@@ -248,12 +248,14 @@ class DisPart(BasePartSegmentor):
             loss_bg=(self.background_loss, (part_maps, )))
         if not self.per_view_losses:
             return {key: views * fn(*args) for key, (fn, args) in terms.items()}
-        # each view-major (2B, ...) tensor -> its views' (B, ...) halves; a None mask stays None
+        # each view-major (2B, ...) tensor -> its views' (B, ...) halves; a None mask stays None.
+        # The second view first, as the official code calls its losses (x(2) vs its
+        # reconstruction, then x(1)): the running perceptual weights refresh between calls.
         return {
             key:
             sum(
                 fn(*[None if arg is None else arg.chunk(views)[v] for arg in args])
-                for v in range(views))
+                for v in reversed(range(views)))
             for key, (fn, args) in terms.items()
         }
 

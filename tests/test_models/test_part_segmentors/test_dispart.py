@@ -414,7 +414,7 @@ def _recording_loss(log):
     class Squared(nn.Module):
 
         def forward(self, pred, target, mask=None):
-            log.append(pred.shape[0])
+            log.append(target)
             return ((pred - target)**2).mean()**2
 
     return Squared()
@@ -436,7 +436,8 @@ def test_per_view_losses_official_sum_over_views():
     per_view.reconstruction_loss = _recording_loss(calls_view)
     rec_joint = joint(**data, mode='loss')['loss_rec']
     rec_view = per_view(**data, mode='loss')['loss_rec']
-    assert calls_joint == [6] and calls_view == [3, 3]
+    assert [t.shape[0] for t in calls_joint] == [6]
+    assert [t.shape[0] for t in calls_view] == [3, 3]
     # by hand: the views' reconstructions against their own images
     images = data['inputs'].transpose(0, 1)  # (2, B, 3, H, W)
     with torch.no_grad():
@@ -444,6 +445,8 @@ def test_per_view_losses_official_sum_over_views():
         recon = [per_view.render(feats[1 - v], maps[v], (SIZE, SIZE)) for v in range(2)]
     to_unit = per_view.data_preprocessor.to_unit_range
     by_hand = sum(((to_unit(recon[v]) - to_unit(images[v]))**2).mean()**2 for v in range(2))
+    # the second view's loss first, as the official code calls them
+    torch.testing.assert_close(calls_view[0], to_unit(images[1]))
     torch.testing.assert_close(rec_view, by_hand, rtol=1e-5, atol=1e-8)
     assert not torch.allclose(rec_view, rec_joint)
 
