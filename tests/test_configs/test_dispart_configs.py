@@ -99,7 +99,9 @@ def dataset_dicts(node):
 
 def test_every_table_row_has_a_config():
     names = {osp.splitext(osp.basename(p))[0] for p in glob(osp.join(CONFIG_DIR, '*.py'))}
-    assert names - {'synthetic_k4'} == set(CONFIGS)
+    # the official-code twins (*_official.py): tests/test_configs/test_dispart_official_configs.py
+    paper = {name for name in names if not name.endswith('_official')}
+    assert paper - {'synthetic_k4'} == set(CONFIGS)
 
 
 @pytest.mark.parametrize('name', sorted(CONFIGS))

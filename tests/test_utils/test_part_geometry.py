@@ -48,3 +48,18 @@ def test_part_centroids_of_an_empty_map_are_finite_and_batched_like_a_loop():
     # column sums (9, 12, 15), row sums (3, 12, 21), total 36:
     # x = (9 * 1 + 12 * 3 + 15 * 5) / 6 / 36 = 5/9, y = (3 * 1 + 12 * 3 + 21 * 5) / 6 / 36 = 2/3
     assert expected.tolist() == pytest.approx([5 / 9, 2 / 3])
+
+
+def test_align_corners_grid_and_centroids():
+    """``align_corners=True``: pixel j at j / (W - 1) (torch.linspace(0, 1, W))."""
+    grid = coordinate_grid(2, 3, dtype=torch.float64, align_corners=True)
+    torch.testing.assert_close(grid[..., 0],
+                               torch.tensor([[0, .5, 1], [0, .5, 1]], dtype=torch.float64))
+    torch.testing.assert_close(grid[..., 1],
+                               torch.tensor([[0, 0, 0], [1, 1, 1]], dtype=torch.float64))
+    maps = torch.zeros(1, 1, 3, 3, dtype=torch.float64)
+    maps[0, 0, 0, 0] = 1.0
+    maps[0, 0, 2, 1] = 3.0  # x = (0 + 3 * 1/2) / 4 = 3/8, y = (0 + 3 * 1) / 4 = 3/4
+    torch.testing.assert_close(
+        part_centroids(maps, align_corners=True),
+        torch.tensor([[[3 / 8, 3 / 4]]], dtype=torch.float64))

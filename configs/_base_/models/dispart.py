@@ -68,8 +68,8 @@ model = dict(
     # True: the reconstruction loss ignores pixels the TPS warp took from outside the image
     # (official code); the paper does not mask.
     masked_reconstruction=False,
-    # True: ArcFace also classifies the background feature (official code; its num_classes is
-    # then num_parts + 1); the paper excludes it.
+    # True: the background feature row goes to ArcFace too (K + 1 classes, derived from
+    # num_parts); the paper excludes it. The official code's form: dispart_official.py.
     classify_background=False,
     # 'separate': each view passes the encoders and the decoder as its own batch of B, so BN
     # normalises each view over its own images, as the official code does (the paper does not

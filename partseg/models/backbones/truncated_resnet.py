@@ -44,7 +44,9 @@ class TruncatedResNet(BaseModule):
             small part-feature length L with a wide encoder, e.g. for CPU configs); None (the
             paper): the output is layer3's.
         init_std: std of the Gaussian init of every conv weight (Sec. 4.1: 0.01); BN weight 1,
-            bias 0. No pretrained weights (the paper trains from scratch).
+            bias 0. ``None``: torchvision's ResNet init, Kaiming normal (fan_out, ReLU) conv
+            weights, BN 1 / 0 (the official code). No pretrained weights (the paper trains from
+            scratch).
         init_cfg: mmengine init config applied by ``init_weights`` (e.g. ``Pretrained``).
 
     Attributes:
@@ -59,7 +61,7 @@ class TruncatedResNet(BaseModule):
                  in_channels: int = 3,
                  stem_pool: bool = True,
                  out_channels: Optional[int] = None,
-                 init_std: float = 0.01,
+                 init_std: Optional[float] = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if depth not in STAGE_BLOCKS:
@@ -93,7 +95,19 @@ class TruncatedResNet(BaseModule):
         self.projection = (
             nn.Identity() if out_channels is None else nn.Conv2d(4 *
                                                                  base_channels, out_channels, 1))
-        initialize(self, gaussian_init_cfg(init_std))
+        if init_std is None:
+            initialize(self, [
+                dict(
+                    type='Kaiming',
+                    layer='Conv2d',
+                    mode='fan_out',
+                    nonlinearity='relu',
+                    distribution='normal',
+                    bias=0),
+                dict(type='Constant', layer='_BatchNorm', val=1, bias=0)
+            ])
+        else:
+            initialize(self, gaussian_init_cfg(init_std))
 
     @staticmethod
     def _make_stage(in_channels: int, channels: int, num_blocks: int, stride: int) -> nn.Sequential:

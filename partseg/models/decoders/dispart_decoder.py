@@ -32,7 +32,7 @@ class DisPartDecoder(BaseModule):
             transposed convs' 2x2 windows), so the decoder cannot paint a region's inside from
             its surroundings (an option of this toolbox).
         init_std: std of the Gaussian init of every conv weight (Sec. 4.1: 0.01); BN weight 1,
-            bias 0.
+            bias 0. ``None`` keeps PyTorch's default init of each layer (the official code).
         init_cfg: mmengine init config applied by ``init_weights``.
 
     Attributes:
@@ -45,7 +45,7 @@ class DisPartDecoder(BaseModule):
                  out_channels: int = 3,
                  upsample_blocks: Sequence[int] = (1, 3),
                  kernel_size: int = 3,
-                 init_std: float = 0.01,
+                 init_std: Optional[float] = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         channels = tuple(channels)
@@ -79,7 +79,8 @@ class DisPartDecoder(BaseModule):
             prev = width
         self.blocks = nn.Sequential(*blocks)
         self.final_conv = nn.Conv2d(prev, out_channels, kernel_size, padding=kernel_size // 2)
-        initialize(self, gaussian_init_cfg(init_std))
+        if init_std is not None:
+            initialize(self, gaussian_init_cfg(init_std))
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:

@@ -18,8 +18,9 @@ class ArcFaceLoss(nn.Module):
     ``F_i`` and ``W_j``, the logits of row i are ``s * cos(theta_{i,i} + m)`` for its own class and
     ``s * cos(theta_{j,i})`` otherwise, and the loss is the mean cross-entropy over the B*K rows.
 
-    The official code sums the per-part batch means and divides by K+1 (background included), a
-    constant factor K/(K+1) of this loss that ``loss_weight`` absorbs.
+    The official code keeps a class for the background (``num_classes = K + 1``) but classifies
+    only the K foreground rows, sums their batch-mean cross-entropies and divides by K + 1:
+    ``skip_background_row=True`` computes exactly that on features with the background row.
 
     Args:
         num_classes: number of foreground parts K.
@@ -31,6 +32,10 @@ class ArcFaceLoss(nn.Module):
             ``cos(theta_{i,i}) - m * sin(m)`` so it keeps decreasing with the angle, as the official
             code (after arcface-pytorch, ``easy_margin=False``) does; the paper's Eq. (6) has no
             such case.
+        skip_background_row: ``features`` hold row 0 (background) too, ``num_classes = K + 1``:
+            W_0 stays a class of every row's softmax, row 0 itself is not classified, and the sum
+            over rows 1..K of their batch-mean cross-entropies is divided by ``num_classes``
+            (official code, ``skip_bg=True``). False: every row is classified, mean over rows.
     """
 
     def __init__(self,
@@ -39,7 +44,8 @@ class ArcFaceLoss(nn.Module):
                  s: float = 20.0,
                  m: float = 0.5,
                  loss_weight: float = 1.0,
-                 target_fallback: bool = False) -> None:
+                 target_fallback: bool = False,
+                 skip_background_row: bool = False) -> None:
         super().__init__()
         if int(num_classes) != num_classes or num_classes < 1:
             raise ValueError(f'ArcFaceLoss: num_classes must be a positive integer, '
@@ -53,6 +59,10 @@ class ArcFaceLoss(nn.Module):
         self.m = m
         self.loss_weight = loss_weight
         self.target_fallback = target_fallback
+        self.skip_background_row = bool(skip_background_row)
+        if self.skip_background_row and self.num_classes < 2:
+            raise ValueError(f'ArcFaceLoss: skip_background_row needs num_classes >= 2 (background '
+                             f'+ parts), got {self.num_classes}')
         self.weight = nn.Parameter(torch.empty(self.num_classes, self.in_channels))
         nn.init.xavier_uniform_(self.weight)
 
@@ -77,5 +87,11 @@ class ArcFaceLoss(nn.Module):
         is_target = torch.eye(k, dtype=torch.bool, device=features.device)  # (K, K)
         logits = self.s * torch.where(is_target, margin_target.unsqueeze(-1), cos)  # (B, K, K)
         labels = torch.arange(k, device=features.device).repeat(batch)  # (B*K,)
+        if self.skip_background_row:
+            # rows 1..K-1 against all K classes: sum of per-row batch means / K
+            rows = logits[:, 1:].reshape(batch * (k - 1), k)  # (B, K, K) -> (B*(K-1), K)
+            per_row = F.cross_entropy(
+                rows, labels.view(batch, k)[:, 1:].reshape(-1), reduction='sum')
+            return self.loss_weight * per_row / (batch * k)
         loss = F.cross_entropy(logits.reshape(batch * k, k), labels)
         return self.loss_weight * loss

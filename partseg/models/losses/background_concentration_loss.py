@@ -23,20 +23,24 @@ class BackgroundConcentrationLoss(nn.Module):
     Coordinates as in :class:`ForegroundConcentrationLoss`: the image spans ``coordinate_range``
     on each axis, so with the default (0, 1) (the official code's units) ``h`` of pixel column j is
     ``min(j + 0.5, W - j - 0.5) / W``. The official code also moves the borders ``0.01`` outwards
-    (``border_margin=0.01``) and doubles ``h^2`` (twice ``loss_weight``).
+    (``border_margin=0.01``), doubles ``h^2`` (twice ``loss_weight``) and places pixel j at
+    ``j / (W - 1)`` (``align_corners=True``).
 
     Args:
         loss_weight: lambda_bg of Eq. (12).
         normalizer: z_0: ``'clamp'`` = ``min(sum S_0, 1)`` (Eq. 9) or ``'sum'`` = ``sum S_0``.
         coordinate_range: (lo, hi) the image spans on both axes.
         border_margin: added to h, in coordinate units (official code: 0.01).
+        align_corners: pixel j at ``j / (W - 1)`` of the range (official code) rather than at its
+            centre ``(j + 0.5) / W``.
     """
 
     def __init__(self,
                  loss_weight: float = 1.0,
                  normalizer: str = 'clamp',
                  coordinate_range: Sequence[float] = (0.0, 1.0),
-                 border_margin: float = 0.0) -> None:
+                 border_margin: float = 0.0,
+                 align_corners: bool = False) -> None:
         super().__init__()
         if normalizer not in ('clamp', 'sum'):
             raise ValueError(f"BackgroundConcentrationLoss: normalizer must be 'clamp' or 'sum', "
@@ -48,6 +52,7 @@ class BackgroundConcentrationLoss(nn.Module):
         self.normalizer = normalizer
         self.coordinate_range = (float(coordinate_range[0]), float(coordinate_range[1]))
         self.border_margin = border_margin
+        self.align_corners = bool(align_corners)
 
     @full_precision_forward
     def forward(self, part_maps: Tensor) -> Tensor:
@@ -58,7 +63,8 @@ class BackgroundConcentrationLoss(nn.Module):
         background = part_maps[:, 0]  # (B, K+1, H, W) -> (B, H, W)
         h, w = background.shape[-2:]
         lo, hi = self.coordinate_range
-        grid = lo + (hi - lo) * coordinate_grid(h, w, part_maps.device, part_maps.dtype)
+        grid = lo + (hi - lo) * coordinate_grid(h, w, part_maps.device, part_maps.dtype,
+                                                self.align_corners)
         # Eq. (11): (H, W, 2) -> (H, W)
         border_dist = torch.minimum(grid - lo, hi - grid).amin(-1) + self.border_margin
         mass = background.sum((1, 2))  # (B,)

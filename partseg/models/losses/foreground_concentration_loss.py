@@ -22,6 +22,9 @@ class ForegroundConcentrationLoss(nn.Module):
     follows the official DisPart code, which places pixel centres at ``j / (W - 1)`` in [0, 1]
     (so its loss is ``(W / (W - 1))^2`` times this one); SCOPS uses (-1, 1).
 
+    ``align_corners=True`` places pixel j at ``lo + (hi - lo) j / (W - 1)`` instead: the official
+    code's exact grid (``torch.linspace``), for weight-level parity with it.
+
     Centres: by default ``c_k`` is the mass-weighted mean ``sum_uv (u, v) S_k,uv / sum_uv S_k,uv``
     as in the official code and SCOPS. Read literally, Eq. (8) divides by the clamped z_k of
     Eq. (9); then a part of mass M > 1 gets a "centre" M times its centroid and the loss stops
@@ -34,6 +37,8 @@ class ForegroundConcentrationLoss(nn.Module):
         coordinate_range: (lo, hi) the image spans on both axes.
         part_reduction: ``'mean'`` over the K parts (Eq. 7's 1/K) or ``'sum'`` (official code).
         clamp_centroids: centres with the clamped z_k of Eq. (9) (literal Eq. 8).
+        align_corners: pixel j at ``j / (W - 1)`` of the range (official code) rather than at its
+            centre ``(j + 0.5) / W``.
     """
 
     def __init__(self,
@@ -41,7 +46,8 @@ class ForegroundConcentrationLoss(nn.Module):
                  normalizer: str = 'clamp',
                  coordinate_range: Sequence[float] = (0.0, 1.0),
                  part_reduction: str = 'mean',
-                 clamp_centroids: bool = False) -> None:
+                 clamp_centroids: bool = False,
+                 align_corners: bool = False) -> None:
         super().__init__()
         if normalizer not in ('clamp', 'sum'):
             raise ValueError(f"ForegroundConcentrationLoss: normalizer must be 'clamp' or 'sum', "
@@ -57,6 +63,7 @@ class ForegroundConcentrationLoss(nn.Module):
         self.coordinate_range = (float(coordinate_range[0]), float(coordinate_range[1]))
         self.part_reduction = part_reduction
         self.clamp_centroids = clamp_centroids
+        self.align_corners = bool(align_corners)
 
     @full_precision_forward
     def forward(self, part_maps: Tensor) -> Tensor:
@@ -68,14 +75,16 @@ class ForegroundConcentrationLoss(nn.Module):
         _, _, h, w = parts.shape
         lo, hi = self.coordinate_range
         scale = hi - lo
-        grid = lo + scale * coordinate_grid(h, w, parts.device, parts.dtype)  # (H, W, 2)
+        grid = lo + scale * coordinate_grid(h, w, parts.device, parts.dtype,
+                                            self.align_corners)  # (H, W, 2)
         mass = parts.sum((2, 3))  # (B, K)
         clamped = mass.clamp(max=1.0)
         # the affine map lo + scale * c commutes with Eq. (8) only when its weights sum to one
         centre_norm = clamped if self.clamp_centroids else mass
         offset = lo * mass / centre_norm.clamp(min=_EPS)  # (B, K)
         centres = offset.unsqueeze(-1) + scale * part_centroids(
-            parts, clamp_norm=self.clamp_centroids, eps=_EPS)  # (B, K, 2)
+            parts, clamp_norm=self.clamp_centroids, eps=_EPS,
+            align_corners=self.align_corners)  # (B, K, 2)
         # (H, W, 2) - (B, K, 1, 1, 2) -> (B, K, H, W)
         sq_dist = (grid - centres[:, :, None, None, :]).pow(2).sum(-1)
         z = clamped if self.normalizer == 'clamp' else mass

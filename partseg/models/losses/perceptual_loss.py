@@ -32,7 +32,8 @@ class PerceptualLoss(nn.Module):
     layers ``phi_i`` of a frozen ImageNet VGG-19 (partseg's shared :class:`VGG19Features`;
     ``'convB_I'`` is the output of the ReLU after that conv, ``'input'`` the normalised image).
     The division by N follows the official code; it also multiplies the weighted sum by the
-    unweighted layer-loss sum, which is not reproduced here.
+    unweighted layer-loss sum ``sum_j mean((phi_j(x) - phi_j(x_hat))^2)`` (gradient through both),
+    which ``multiply_by_distance_sum=True`` reproduces.
 
     Args:
         loss_weight: lambda_rec of Eq. (12).
@@ -58,6 +59,8 @@ class PerceptualLoss(nn.Module):
             loss, a speed and memory option. Two halves of a DisPart batch (one per TPS view, as
             the official code runs it) are faster on CPUs than one double batch
             (docs/benchmarks.md); 1 runs the whole batch at once.
+        multiply_by_distance_sum: multiply the loss by the sum of the unweighted layer distances
+            (the official DisPart code's ``PerceptualNewLoss``); not in the paper.
 
     The running-mean state (``layer_weights``, ``loss_accumulator``, ``num_accumulated``) lives in
     buffers, so checkpoints resume it exactly. It only advances in training mode.
@@ -72,7 +75,8 @@ class PerceptualLoss(nn.Module):
                  layer_weighting: str = 'running_mean',
                  layer_weights: Optional[Sequence[float]] = None,
                  mask_reduction: str = 'mask_sum',
-                 feature_chunks: int = 1) -> None:
+                 feature_chunks: int = 1,
+                 multiply_by_distance_sum: bool = False) -> None:
         super().__init__()
         layers = tuple(layers)
         if not layers:
@@ -108,6 +112,7 @@ class PerceptualLoss(nn.Module):
         self.layer_weighting = layer_weighting
         self.mask_reduction = mask_reduction
         self.feature_chunks = feature_chunks
+        self.multiply_by_distance_sum = bool(multiply_by_distance_sum)
 
         # the shared frozen VGG-19 (partseg.models.backbones), up to the deepest requested layer
         self.vgg = VGG19Features([name.replace('conv', 'relu') for name in layers],
@@ -189,6 +194,8 @@ class PerceptualLoss(nn.Module):
         # below rewrites the buffer in place before that pass runs.
         weights = self.layer_weights.to(distances.dtype, copy=True)
         loss = (weights * distances).sum() / len(self.layers)
+        if self.multiply_by_distance_sum:
+            loss = loss * distances.sum()
         if self.training and self.layer_weighting == 'running_mean':
             self._update_weights(distances.detach())
         return self.loss_weight * loss

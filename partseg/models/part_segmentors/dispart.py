@@ -32,11 +32,14 @@ class DisPart(BasePartSegmentor):
       [0, 1] with the preprocessor's mean/std; masked by the TPS validity masks when
       ``masked_reconstruction`` (the official code masks, the paper does not say).
     - ``loss_cls``: ArcFace (Eq. 6) on ``F(1)`` and ``F(2)`` without the background row (the paper);
-      ``classify_background=True`` keeps it (the official code, then ``num_classes = K + 1``).
+      ``classify_background=True`` passes it too (then ``num_classes = K + 1``; the official code
+      keeps the background class but not the row: ``ArcFaceLoss(skip_background_row=True)``).
     - ``loss_fg`` / ``loss_bg``: concentration losses (Eq. 7-11) on ``S(1)`` and ``S(2)``.
 
     Each loss returns a mean over its batch; the two directions are summed as in Eq. (5), i.e. each
-    loss is evaluated once on the 2B batch of both views and multiplied by 2. The loss weights
+    loss is evaluated once on the 2B batch of both views and multiplied by 2, or with
+    ``per_view_losses=True`` on each view's B images and summed (the official code; it differs
+    for losses not linear in the batch mean, e.g. the official perceptual loss). The loss weights
     (lambda of Eq. 12) are the losses' ``loss_weight``.
 
     Image sizes: every image needs at least ``MIN_MAP_SIZE`` (4) part-map cells per side, i.e.
@@ -63,12 +66,14 @@ class DisPart(BasePartSegmentor):
             (``CoordinateChannels``, appendix A.3); None appends none (a toolbox option: the
             decoder then has no position to paint from, and ``decoder.in_channels`` is L).
         masked_reconstruction: pass the TPS validity masks to the reconstruction loss.
-        classify_background: also classify the background feature row with the ArcFace loss.
+        classify_background: pass the background feature row (and class) to the ArcFace loss.
         view_batching: how the two views pass the encoders and the decoder in training.
             ``'joint'``: as one batch of 2B images (BN statistics over both views).
             ``'separate'``: each view as its own batch of B (BN statistics per view, as the
             official code computes them); faster on CPUs, where convolutions over a batch of B
             run more efficiently than over 2B (docs/benchmarks.md). The paper does not say.
+        per_view_losses: evaluate every loss on each view's batch and sum the two (the official
+            code) instead of once on both views' 2B images times 2.
         init_std: std of the Gaussian init of every conv weight of the encoders, the part head and
             the decoder (Sec. 4.1: 0.01; BN weight 1, bias 0); the losses keep their own init.
             ``None`` keeps each component's own initialisation.
@@ -90,6 +95,7 @@ class DisPart(BasePartSegmentor):
                  masked_reconstruction: bool = False,
                  classify_background: bool = False,
                  view_batching: str = 'joint',
+                 per_view_losses: bool = False,
                  init_std: Optional[float] = 0.01,
                  init_cfg: Optional[dict] = None) -> None:
         if data_preprocessor is None:
@@ -106,6 +112,7 @@ class DisPart(BasePartSegmentor):
             raise ValueError(f"view_batching must be 'joint' or 'separate', got "
                              f'{view_batching!r}')
         self.view_batching = view_batching
+        self.per_view_losses = bool(per_view_losses)
 
         self.shape_encoder = MODELS.build(shape_encoder)
         self.appearance_encoder = MODELS.build(appearance_encoder)
@@ -240,11 +247,24 @@ class DisPart(BasePartSegmentor):
 
         to_unit = self.data_preprocessor.to_unit_range
         cls_features = features if self.classify_background else features[:, 1:]
-        return dict(
-            loss_rec=views * self.reconstruction_loss(to_unit(recon), to_unit(images), mask=mask),
-            loss_cls=views * self.classification_loss(cls_features),
-            loss_fg=views * self.foreground_loss(part_maps),
-            loss_bg=views * self.background_loss(part_maps))
+        terms = dict(
+            loss_rec=(lambda pred, target, m: self.reconstruction_loss(pred, target, mask=m),
+                      (to_unit(recon), to_unit(images), mask)),
+            loss_cls=(self.classification_loss, (cls_features, )),
+            loss_fg=(self.foreground_loss, (part_maps, )),
+            loss_bg=(self.background_loss, (part_maps, )))
+        if not self.per_view_losses:
+            return {key: views * fn(*args) for key, (fn, args) in terms.items()}
+        # each view-major (2B, ...) tensor -> its views' (B, ...) halves; a None mask stays None.
+        # The second view first, as the official code calls its losses (x(2) vs its
+        # reconstruction, then x(1)): the running perceptual weights refresh between calls.
+        return {
+            key:
+            sum(
+                fn(*[None if arg is None else arg.chunk(views)[v] for arg in args])
+                for v in reversed(range(views)))
+            for key, (fn, args) in terms.items()
+        }
 
     def swap_appearance(self, appearance_images: Tensor, shape_images: Tensor) -> Tensor:
         """Appearance transfer, Liu et al. 2021 Sec. 4.4: appearance of one image, shape of another.

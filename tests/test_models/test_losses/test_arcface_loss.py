@@ -94,3 +94,28 @@ def test_registry_and_validation():
         loss(torch.randn(2, 5, 16))
     with pytest.raises(ValueError, match='num_classes'):
         ArcFaceLoss(num_classes=0, in_channels=4)
+
+
+def test_skip_background_row_official_reduction():
+    """Official ArcFaceLoss(skip_bg=True): K+1 classes, rows 1..K classified, sum / (K + 1)."""
+    s, m = 2.0, 0.5
+    loss = ArcFaceLoss(num_classes=3, in_channels=2, s=s, m=m, skip_background_row=True).double()
+    with torch.no_grad():  # W_0 = x axis, W_1 = y axis, W_2 = -x axis
+        loss.weight.copy_(torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]))
+    # rows (background, part 1, part 2) at 45, 90 and 180 degrees
+    feats = torch.tensor([[[1.0, 1.0], [0.0, 2.0], [-3.0, 0.0]]], dtype=torch.float64)
+
+    def ce(logits, target):
+        return -logits[target] + math.log(sum(math.exp(v) for v in logits))
+
+    # part 1 at 90 deg: theta to W_1 = 0 (target), to W_0 and W_2 = 90 deg
+    row1 = ce([0.0, s * math.cos(m), 0.0], 1)
+    # part 2 at 180 deg: theta to W_2 = 0 (target), to W_0 = 180 deg, to W_1 = 90 deg
+    row2 = ce([-s, 0.0, s * math.cos(m)], 2)
+    assert loss(feats).item() == pytest.approx((row1 + row2) / 3, rel=1e-9)
+    # the background row does not change the loss; its class does
+    feats2 = feats.clone()
+    feats2[0, 0] = torch.tensor([5.0, -7.0])
+    assert loss(feats2).item() == pytest.approx(loss(feats).item(), rel=1e-12)
+    with pytest.raises(ValueError, match='num_classes >= 2'):
+        ArcFaceLoss(num_classes=1, in_channels=2, skip_background_row=True)

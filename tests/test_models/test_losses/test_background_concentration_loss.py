@@ -76,3 +76,16 @@ def test_registry_and_errors():
     out = loss(logits.softmax(1))
     out.backward()
     assert torch.isfinite(logits.grad).all()
+
+
+def test_align_corners_official_grid():
+    """Official grid on 3x3: pixels at 0, 1/2, 1; h = distance to the border + 0.01."""
+    bg = torch.zeros(3, 3)
+    bg[0, 1] = 0.5  # h = min(1/2, 1/2, 0, 1) + 0.01 = 0.01
+    bg[1, 1] = 0.5  # h = 1/2 + 0.01
+    loss = BackgroundConcentrationLoss(border_margin=0.01, align_corners=True)
+    # z_0 = min(1, 1) = 1
+    assert loss(_maps(bg)).item() == pytest.approx(0.5 * 0.01**2 + 0.5 * 0.51**2)
+    # the pixel-centre grid gives another value (h = 1/6 + 0.01 on the border)
+    default = BackgroundConcentrationLoss(border_margin=0.01)(_maps(bg)).item()
+    assert default == pytest.approx(0.5 * (1 / 6 + 0.01)**2 + 0.5 * 0.51**2)

@@ -96,3 +96,19 @@ def test_builds_from_registry_and_rejects_bad_input():
         ForegroundConcentrationLoss(coordinate_range=(1, 0))
     with pytest.raises(TypeError):
         MODELS.build(dict(type='ForegroundConcentrationLoss', loss_wieght=1.0))
+
+
+def test_align_corners_official_grid_and_part_sum():
+    """Official grid on 3x3: pixels at 0, 1/2, 1; ``part_reduction='sum'`` adds the parts."""
+    fg = torch.zeros(2, 3, 3)
+    fg[0, 0, 0] = fg[0, 0, 2] = 0.5  # part 1: two half pixels 1 apart in x; centre (1/2, 0)
+    fg[1, 1, 1] = 0.25  # part 2: one pixel, mass 1/4: zero spread
+    loss = ForegroundConcentrationLoss(align_corners=True, part_reduction='sum')
+    # part 1: z = 1, sum S d^2 = 2 x 0.5 x (1/2)^2 = 1/4; part 2: 0
+    assert loss(_maps(fg)).item() == pytest.approx(0.25)
+    # pixel-centre grid: the two pixels are 2/3 apart, d = 1/3
+    default = ForegroundConcentrationLoss(part_reduction='sum')(_maps(fg)).item()
+    assert default == pytest.approx(1 / 9)
+    # mean over the two parts halves it
+    mean = ForegroundConcentrationLoss(align_corners=True)(_maps(fg)).item()
+    assert mean == pytest.approx(0.125)

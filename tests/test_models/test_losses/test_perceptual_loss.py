@@ -270,3 +270,28 @@ def test_bad_config():
         _random_loss(layers=('input', ))(torch.rand(0, 3, 8, 8), torch.rand(0, 3, 8, 8))
     with pytest.raises(ValueError, match=r'\(B, 3, H, W\)'):
         _random_loss(layers=('input', ))(torch.rand(1, 1, 8, 8), torch.rand(1, 1, 8, 8))
+
+
+def test_multiply_by_distance_sum_official_product():
+    """Official PerceptualNewLoss: (sum_i w_i d_i / N) * sum_j d_j, on 'input' and 'conv1_2'."""
+    weights = [2.0, 0.5]
+    loss = _random_loss(
+        layers=('input', 'conv1_2'),
+        layer_weighting='fixed',
+        layer_weights=weights,
+        multiply_by_distance_sum=True)
+    pred = torch.rand(2, 3, 8, 8, requires_grad=True)
+    target = torch.rand(2, 3, 8, 8)
+    d = _hand_distances(pred.detach(), target, loss)
+    expected = (2.0 * d[0] + 0.5 * d[1]) / 2 * (d[0] + d[1])
+    out = loss(pred, target)
+    assert out.item() == pytest.approx(expected.item(), rel=1e-5)
+    # the gradient flows through both factors
+    out.backward()
+    p = pred.detach().clone().requires_grad_(True)
+    x = (p - MEAN) / STD
+    t = (target - MEAN) / STD
+    d0 = ((x - t)**2).mean()
+    d1 = ((_conv1_2(p, loss) - _conv1_2(target, loss))**2).mean()
+    ((2.0 * d0 + 0.5 * d1) / 2 * (d0 + d1)).backward()
+    torch.testing.assert_close(pred.grad, p.grad, rtol=1e-4, atol=1e-8)

@@ -406,3 +406,66 @@ def test_synthetic_quickstart_config_builds(partseg_scope):
     with torch.no_grad():
         logits = model(torch.randn(1, 3, size, size), mode='tensor')
     assert logits.shape[:2] == (1, cfg.num_parts + 1)
+
+
+def _recording_loss(log):
+    """A reconstruction loss that is not linear in the batch: mean squared error, squared."""
+
+    class Squared(nn.Module):
+
+        def forward(self, pred, target, mask=None):
+            log.append(target)
+            return ((pred - target)**2).mean()**2
+
+    return Squared()
+
+
+def test_per_view_losses_official_sum_over_views():
+    """``per_view_losses``: every loss on each view's B images, summed (official code). Equal to
+    2 x the joint loss for losses linear in the batch mean, the per-view sum otherwise."""
+    joint = build(view_batching='separate')
+    per_view = build(view_batching='separate', per_view_losses=True)
+    per_view.load_state_dict(joint.state_dict())
+    data = joint.data_preprocessor(batch(num=3), True)
+    joint.eval(), per_view.eval()
+    expected, got = joint(**data, mode='loss'), per_view(**data, mode='loss')
+    for key in ('loss_cls', 'loss_fg', 'loss_bg', 'loss_rec'):  # linear in the batch mean
+        torch.testing.assert_close(got[key], expected[key], rtol=1e-5, atol=1e-6)
+    calls_joint, calls_view = [], []
+    joint.reconstruction_loss = _recording_loss(calls_joint)
+    per_view.reconstruction_loss = _recording_loss(calls_view)
+    rec_joint = joint(**data, mode='loss')['loss_rec']
+    rec_view = per_view(**data, mode='loss')['loss_rec']
+    assert [t.shape[0] for t in calls_joint] == [6]
+    assert [t.shape[0] for t in calls_view] == [3, 3]
+    # by hand: the views' reconstructions against their own images
+    images = data['inputs'].transpose(0, 1)  # (2, B, 3, H, W)
+    with torch.no_grad():
+        maps, feats = zip(*(per_view.encode(images[v]) for v in range(2)))
+        recon = [per_view.render(feats[1 - v], maps[v], (SIZE, SIZE)) for v in range(2)]
+    to_unit = per_view.data_preprocessor.to_unit_range
+    by_hand = sum(((to_unit(recon[v]) - to_unit(images[v]))**2).mean()**2 for v in range(2))
+    # the second view's loss first, as the official code calls them
+    torch.testing.assert_close(calls_view[0], to_unit(images[1]))
+    torch.testing.assert_close(rec_view, by_hand, rtol=1e-5, atol=1e-8)
+    assert not torch.allclose(rec_view, rec_joint)
+
+
+def test_official_inits():
+    """``init_std=None`` everywhere: torchvision's Kaiming (fan_out) encoders, PyTorch defaults
+    in the decoder and the part head (the official code)."""
+    torch.manual_seed(0)
+    model = build(
+        init_std=None,
+        shape_encoder=dict(init_std=None),
+        appearance_encoder=dict(init_std=None),
+        decoder=dict(init_std=None))
+    conv = model.appearance_encoder.layer3[0].conv1  # 3x3, 16 -> 32 channels
+    fan_out = conv.weight.shape[0] * 9
+    assert conv.weight.std().item() == pytest.approx((2 / fan_out)**0.5, rel=0.1)
+    # PyTorch's default conv init: uniform with bound 1 / sqrt(fan_in), not N(0, 0.01)
+    final = model.decoder.final_conv
+    bound = 1 / (final.weight[0].numel())**0.5
+    assert final.weight.abs().max().item() <= bound
+    assert final.weight.std().item() > 0.3 * bound > 0.01
+    assert model.part_head.bias.abs().sum() > 0
