@@ -10,10 +10,10 @@ import torch
 import torch.nn.functional as F
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from torch import Tensor, nn
 
 from partseg.registry import HOOKS
+from partseg.utils.model_wrapper import unwrap
 from partseg.visualization.part_visualizer import part_palette
 
 
@@ -95,7 +95,7 @@ class AppearanceSwapHook(Hook):
 
     @staticmethod
     def _model(runner) -> nn.Module:
-        return runner.model.module if is_model_wrapper(runner.model) else runner.model
+        return unwrap(runner.model)
 
     def _check_model(self, model: nn.Module) -> None:
         missing = [

@@ -4,6 +4,7 @@ from mmengine.model import is_model_wrapper
 
 from partseg.registry import HOOKS
 from partseg.utils.cli import UserError, check_state_dict_fits
+from partseg.utils.model_wrapper import unwrap
 from ..checkpoint import find_latest_checkpoint
 
 __all__ = ['CheckpointFitHook']
@@ -41,7 +42,7 @@ class CheckpointFitHook(Hook):
             (k[len('module.'):] if k.startswith('module.') else k): v
             for k, v in state_dict.items()
         }
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         state_dict = _named_as_model(state_dict, model)
         resuming = bool(getattr(runner, '_resume', False))
         own = model.state_dict()

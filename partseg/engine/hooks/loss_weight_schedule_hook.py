@@ -3,9 +3,9 @@ import math
 from typing import Dict, List, Sequence
 
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 
 from partseg.registry import HOOKS
+from partseg.utils.model_wrapper import unwrap
 
 __all__ = ['LossWeightScheduleHook']
 
@@ -68,7 +68,7 @@ class LossWeightScheduleHook(Hook):
             self.schedules.append(schedule)
 
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         for i, schedule in enumerate(self.schedules):
             loss = getattr(model, schedule['loss'], None)
             if loss is None or not hasattr(loss, 'loss_weight'):
@@ -77,7 +77,7 @@ class LossWeightScheduleHook(Hook):
                                f'{schedule["loss"]!r} with a loss_weight')
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         for schedule in self.schedules:
             weight = scheduled_weight(schedule, runner.iter)
             getattr(model, schedule['loss']).loss_weight = weight

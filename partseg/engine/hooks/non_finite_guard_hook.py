@@ -7,10 +7,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Tuple
 import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from partseg.registry import HOOKS
+from partseg.utils.model_wrapper import unwrap
 
 __all__ = ['NonFiniteGuardHook', 'GUARD_ATTRIBUTE', 'OVERFLOW_LIMIT', 'first_bad_tensor']
 
@@ -194,7 +194,7 @@ class NonFiniteGuardHook(Hook):
 
     # ------------------------------------------------------------------ hooks
     def before_train(self, runner) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         param_names = {id(p): name for name, p in model.named_parameters()}
         optim_wrapper = runner.optim_wrapper
         if isinstance(optim_wrapper, OptimWrapperDict):
@@ -268,7 +268,7 @@ class NonFiniteGuardHook(Hook):
         return f'the last checkpoint, {last}, is the last good one (checked)'
 
     def _skip(self, runner, what: str) -> None:
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         bad_buffer = first_bad_tensor(model.named_buffers(), None)
         if bad_buffer is not None:
             raise FloatingPointError(f'{what}; the buffer {bad_buffer}, which skipping the update '

@@ -4,11 +4,11 @@ import logging
 from typing import Optional
 
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.optim import DefaultOptimWrapperConstructor, OptimWrapperDict
 from torch import nn
 
 from partseg.registry import OPTIM_WRAPPER_CONSTRUCTORS
+from partseg.utils.model_wrapper import unwrap
 
 
 @OPTIM_WRAPPER_CONSTRUCTORS.register_module()
@@ -44,8 +44,7 @@ class MultipleOptimWrapperConstructor:
         self.optim_wrapper_cfg = copy.deepcopy(optim_wrapper_cfg)
 
     def __call__(self, model: nn.Module) -> OptimWrapperDict:
-        if is_model_wrapper(model):
-            model = model.module
+        model = unwrap(model)
         wrappers = {}
         owner = {}  # id(parameter) -> name of the sub-module whose optimizer steps it
         for name, cfg in self.optim_wrapper_cfg.items():
