@@ -1,6 +1,6 @@
 # DisPart on PASCAL VOC 2012 aeroplane, K = 4, with the official model and losses: the official VOC
-# config (voc_sheep_k4_official.py) with classselect = 'aeroplane' and Table 1's VOC-aeroplane row read in
-# the official order: (perceptual, foreground, background, ArcFace) = (1.5, 3.0, 0.3, 0.1).
+# config (voc_sheep_k4_official.py) with classselect = 'aeroplane' and Table 1's VOC-aeroplane row
+# read in the official order: (perceptual, foreground, background, ArcFace) = (1.5, 3.0, 0.3, 0.1).
 # Paper (Table 5): 52.82 %.
 #   python tools/train.py configs/dispart/voc_aeroplane_k4_official.py
 _base_ = './voc_sheep_k4_official.py'

@@ -1,6 +1,6 @@
 # DisPart on PASCAL VOC 2012 motorbike, K = 4, with the official model and losses: the official VOC
-# config (voc_sheep_k4_official.py) with classselect = 'motorbike' and Table 1's VOC-motorbike row read in
-# the official order: (perceptual, foreground, background, ArcFace) = (1.0, 1.0, 0.3, 0.1).
+# config (voc_sheep_k4_official.py) with classselect = 'motorbike' and Table 1's VOC-motorbike row
+# read in the official order: (perceptual, foreground, background, ArcFace) = (1.0, 1.0, 0.3, 0.1).
 # Paper (Table 5): 59.98 %.
 #   python tools/train.py configs/dispart/voc_motorbike_k4_official.py
 _base_ = './voc_sheep_k4_official.py'
