@@ -19,7 +19,6 @@ is complete, so the folder always holds one whole run.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import warnings

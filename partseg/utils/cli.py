@@ -138,7 +138,12 @@ def load_config(path: str, cfg_options: Optional[Dict] = None) -> Config:
     after parsing (``data_root``, ``stage1_checkpoint``: their values were copied into the entries
     that use them when the file was read) is refused naming what to set instead. A dataloader's
     ``persistent_workers`` follows an overridden ``num_workers=0`` (:func:`follow_num_workers`).
+    ``path`` may name a config that ships with partseg by its repository-relative name
+    (``configs/dispart/synthetic_k4.py``), found in an installed package too
+    (:func:`partseg.utils.shipped_files.find_config`).
     """
+    from .shipped_files import find_config
+    path = find_config(path)  # configs/dispart/synthetic_k4.py also from an installed package
     if not osp.isfile(path):
         raise UserError(f'config file not found: {path}')
     try:
