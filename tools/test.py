@@ -110,11 +110,11 @@ def main(argv=None):
         cfg.default_hooks.visualization.show_dir = osp.abspath(show.partial)
         outputs.append((show, 'part overlays'))
     if args.out is not None:
-        out = OutputFolder(osp.join(cfg.work_dir, args.out), PREDICTION_PATTERNS, '--out')
+        preds = OutputFolder(osp.join(cfg.work_dir, args.out), PREDICTION_PATTERNS, '--out')
         cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-            dict(type='PartPredictionWriterHook', out_dir=osp.abspath(out.partial))
+            dict(type='PartPredictionWriterHook', out_dir=osp.abspath(preds.partial))
         ]
-        outputs.append((out, 'label maps and centroids.json'))
+        outputs.append((preds, 'label maps and centroids.json'))
     for folder, _ in outputs:
         folder.check()
 
