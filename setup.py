@@ -73,10 +73,7 @@ setup(
     long_description_content_type='text/markdown',
     license='Apache-2.0',
     license_files=['LICENSE'],
-    classifiers=[
-        'License :: OSI Approved :: Apache Software License',
-        'Programming Language :: Python :: 3',
-    ],
+    classifiers=['Programming Language :: Python :: 3'],  # licence: the field above (SPDX)
     python_requires='>=3.9',
     packages=find_packages(
         exclude=('tests', 'tests.*', 'configs', 'tools', 'projects', 'projects.*')),
