@@ -49,7 +49,7 @@ fi
 VPY="$VENV/bin/python"
 pipq() { "$VPY" -m pip install --disable-pip-version-check -q "$@"; }
 
-pipq wheel
+"$VPY" -c "import wheel" 2>/dev/null || pipq wheel
 
 if ! "$VPY" -c "import sys, torch, torchvision; assert torch.__version__.split('+')[0] == sys.argv[1]" \
         "$TORCH_VERSION" 2>/dev/null; then
@@ -92,7 +92,15 @@ if ! have_mmcv_ops; then
     have_mmcv_ops || { echo "[install] error: mmcv ${MMCV_VERSION} installed but mmcv.ops does not import" >&2; exit 1; }
 fi
 
-pipq "$RUNTIME_SETUPTOOLS"
-log "installing partseg (editable) with test requirements"
-pipq -e "$ROOT[tests]" -c "$TESTED"
+# partseg and its requirements: skipped when this venv installed them from the same setup.py and
+# requirement files already (a stamp of their checksums) and partseg imports from this checkout
+STAMP="$VENV/.partseg-install-stamp"
+stamp="$(cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1) $ROOT"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$stamp" ] || ! (cd / && "$VPY" -c \
+        "import partseg, sys; assert partseg.__file__.startswith(sys.argv[1])" "$ROOT/") 2>/dev/null; then
+    pipq "$RUNTIME_SETUPTOOLS"
+    log "installing partseg (editable) with test requirements"
+    pipq -e "$ROOT[tests]" -c "$TESTED"
+    printf '%s\n' "$stamp" >"$STAMP"
+fi
 "$VPY" -c "import partseg, mmseg.models; print('[install] partseg', partseg.__version__, 'ready in', '$VENV')"
