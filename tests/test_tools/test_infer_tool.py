@@ -243,3 +243,11 @@ def test_missing_checkpoint_fails_naming_it(capsys, tmp_path, workspace):
     code, _, err = run_in_process(capsys, TINY, tmp_path / 'none.pth', folder, '--out-dir',
                                   tmp_path)
     assert_one_line_error(code, err, 'checkpoint not found', 'none.pth')
+
+
+def test_data_root_flag_reaches_the_config(capsys, tmp_path, workspace):
+    """--data-root sets the config's datasets (the synthetic one has none: a one-line error)."""
+    _, checkpoint, folder = workspace
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path / 'o',
+                                  '--data-root', tmp_path)
+    assert_one_line_error(code, err, '--data-root: no dataset of', 'reads a data_root')

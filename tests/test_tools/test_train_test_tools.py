@@ -195,6 +195,12 @@ def test_train_flags_refuse_what_they_cannot_do(args, fragments, tmp_path):
     assert_one_line_error(proc, *fragments)
 
 
+def test_test_tool_data_root_flag_reaches_the_config(tmp_path):
+    proc = run_tool('test.py', TINY, tmp_path / 'any.pth', '--work-dir', tmp_path / 'wd',
+                    '--data-root', tmp_path)
+    assert_one_line_error(proc, '--data-root: no dataset of', 'reads a data_root')
+
+
 def test_stage1_checkpoint_flag_reaches_the_pairs_dataset(tmp_path):
     missing = tmp_path / 'stage1' / 'iter_4.pth'
     stage2 = osp.join(ROOT, 'tests', 'data', 'configs', 'ganseg_tiny_stage2.py')
