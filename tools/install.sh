@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Set up partseg in a virtual environment at .venv/ (idempotent; a second run takes seconds).
 #
-#   bash tools/install.sh            # runtime + test requirements
+#   bash tools/install.sh            # runtime + test requirements (pip install -e .[tests])
+#
+# Versions come from requirements/: runtime.txt holds the ranges partseg needs (setup.py's
+# install_requires), tested.txt the exact versions installed here (a pip constraints file).
 #
 # Environment:
 #   PARTSEG_VENV          where the venv lives                  (default: <repo>/.venv)
@@ -19,8 +22,25 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${PARTSEG_VENV:-$ROOT/.venv}"
 PY="${PYTHON:-python3}"
 LOCAL_WHEELS="$ROOT/.cache/wheels"
-MMCV_VERSION=2.1.0
+TESTED="$ROOT/requirements/tested.txt"
 log() { printf '[install] %s\n' "$*"; }
+
+# the version requirements/tested.txt pins for package $1
+pinned() {
+    local version
+    version="$(sed -n "s/^$1==\([^ #]*\).*/\1/p" "$TESTED")"
+    if [ -z "$version" ]; then
+        echo "[install] error: $TESTED pins no $1==VERSION" >&2
+        exit 1
+    fi
+    printf '%s' "$version"
+}
+TORCH_VERSION="$(pinned torch)"
+TORCHVISION_VERSION="$(pinned torchvision)"
+MMCV_VERSION="$(pinned mmcv)"
+# the setuptools range of runtime.txt (torch 2.14 asks >= 77.0.3; mmengine's Config imports
+# pkg_resources, gone in >= 81)
+RUNTIME_SETUPTOOLS="$(grep -o '^setuptools[^ #]*' "$ROOT/requirements/runtime.txt")"
 
 if [ ! -x "$VENV/bin/python" ]; then
     log "creating virtual environment $VENV"
@@ -29,20 +49,17 @@ fi
 VPY="$VENV/bin/python"
 pipq() { "$VPY" -m pip install --disable-pip-version-check -q "$@"; }
 
-# torch 2.14 requires setuptools >= 77.0.3; mmengine's Config imports pkg_resources, gone in >= 81.
-RUNTIME_SETUPTOOLS="setuptools>=77.0.3,<81"
-pipq wheel
+"$VPY" -c "import wheel" 2>/dev/null || pipq wheel
 
-if ! "$VPY" -c "import torch, torchvision; assert torch.__version__.startswith('2.14.1')" 2>/dev/null; then
-    log "installing torch 2.14.1 + torchvision 0.29.1"
-    pipq torch==2.14.1 torchvision==0.29.1
+if ! "$VPY" -c "import sys, torch, torchvision; assert torch.__version__.split('+')[0] == sys.argv[1]" \
+        "$TORCH_VERSION" 2>/dev/null; then
+    log "installing torch $TORCH_VERSION + torchvision $TORCHVISION_VERSION"
+    pipq "torch==$TORCH_VERSION" "torchvision==$TORCHVISION_VERSION"
 fi
 
 have_mmcv_ops() {
-    "$VPY" - <<'EOF' 2>/dev/null
-import mmcv, mmcv.ops  # noqa: F401
-assert mmcv.__version__ == '2.1.0'
-EOF
+    "$VPY" -c "import sys, mmcv, mmcv.ops; assert mmcv.__version__ == sys.argv[1]" \
+        "$MMCV_VERSION" 2>/dev/null
 }
 
 find_mmcv_wheel() {
@@ -75,7 +92,15 @@ if ! have_mmcv_ops; then
     have_mmcv_ops || { echo "[install] error: mmcv ${MMCV_VERSION} installed but mmcv.ops does not import" >&2; exit 1; }
 fi
 
-pipq "$RUNTIME_SETUPTOOLS"
-log "installing partseg (editable) with test requirements"
-pipq -e "$ROOT[tests]"
+# partseg and its requirements: skipped when this venv installed them from the same setup.py and
+# requirement files already (a stamp of their checksums) and partseg imports from this checkout
+STAMP="$VENV/.partseg-install-stamp"
+stamp="$(cat "$ROOT/setup.py" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1) $ROOT"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$stamp" ] || ! (cd / && "$VPY" -c \
+        "import partseg, sys; assert partseg.__file__.startswith(sys.argv[1])" "$ROOT/") 2>/dev/null; then
+    pipq "$RUNTIME_SETUPTOOLS"
+    log "installing partseg (editable) with test requirements"
+    pipq -e "$ROOT[tests]" -c "$TESTED"
+    printf '%s\n' "$stamp" >"$STAMP"
+fi
 "$VPY" -c "import partseg, mmseg.models; print('[install] partseg', partseg.__version__, 'ready in', '$VENV')"

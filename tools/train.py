@@ -11,7 +11,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import (UserError, add_cfg_options_argument, load_config, run_tool,
+from partseg.utils.cli import (UserError, add_cfg_options_argument, add_data_root_argument,
+                               load_config, run_tool, set_data_root, set_stage1_checkpoint,
                                use_mixed_precision, wait_for_unused_timestamp)
 
 
@@ -32,6 +33,17 @@ def parse_args(argv=None):
         action='store_true',
         help='mixed-precision training: bf16 (fp16 on GPUs without bf16) autocast, fp32 weights '
         'and losses; on a CPU worthwhile only with native bf16 (AVX-512-BF16, AMX)')
+    add_data_root_argument(parser)
+    parser.add_argument(
+        '--stage1-checkpoint',
+        metavar='CKPT',
+        help='GANSeg stage 2: the stage-1 checkpoint whose generator samples the training pairs '
+        '(sets train_dataloader.dataset.checkpoint)')
+    parser.add_argument(
+        '--vis-backend',
+        choices=['tensorboard'],
+        help='also log scalars and images to TensorBoard (<work_dir>/<timestamp>/vis_data/; '
+        'needs: pip install -e .[tensorboard])')
     add_cfg_options_argument(parser)
     parser.add_argument(
         '--launcher',
@@ -55,6 +67,20 @@ def _prepare_work_dir(work_dir: str) -> None:
         raise UserError(f'work dir {work_dir} is not writable')
 
 
+def add_vis_backend(cfg, name: str) -> None:
+    """Log to TensorBoard as well as to the local files (``--vis-backend tensorboard``)."""
+    import importlib.util
+    if importlib.util.find_spec('tensorboard') is None:
+        raise UserError('--vis-backend tensorboard needs the tensorboard package: '
+                        'pip install -e .[tensorboard]')
+    if not isinstance(cfg.get('visualizer'), dict):
+        raise UserError(f'--vis-backend: {cfg.filename} has no visualizer to add a backend to')
+    backends = list(cfg.visualizer.get('vis_backends') or [])
+    if not any(str(b.get('type', '')).startswith('Tensorboard') for b in backends):
+        backends.append(dict(type='TensorboardVisBackend'))
+    cfg.visualizer.vis_backends = backends
+
+
 def main(argv=None):
     args = parse_args(argv)
     from mmengine.registry import RUNNERS
@@ -64,6 +90,12 @@ def main(argv=None):
     from partseg.utils.distributed import prepare_distributed, save_unwrapped_state_dict
 
     cfg = load_config(args.config, args.cfg_options)
+    if args.data_root is not None:
+        set_data_root(cfg, args.data_root)
+    if args.stage1_checkpoint is not None:
+        set_stage1_checkpoint(cfg, args.stage1_checkpoint)
+    if args.vis_backend is not None:
+        add_vis_backend(cfg, args.vis_backend)
     cfg.launcher = args.launcher
     prepare_distributed(cfg, args.launcher)  # torchrun on a CPU: gloo, no CUDA device ids
     if args.work_dir is not None:

@@ -18,12 +18,12 @@ from mmengine.utils import import_modules_from_strings
 
 from partseg.engine.checkpoint import safe_load
 from partseg.registry import MODELS
-from partseg.utils.cli import check_state_dict_fits, load_config
+from partseg.utils.cli import UserError, check_state_dict_fits, load_config, stage2_config_hint
 from .image_inputs import collect_image_inputs
 from .inference_pipeline import build_inference_pipeline
 from .part_seg_result import PartSegResult
 
-__all__ = ['init_model', 'inference_model']
+__all__ = ['init_model', 'inference_model', 'check_segments_images']
 
 
 def _device(device: Union[str, torch.device]) -> torch.device:
@@ -51,6 +51,23 @@ def _state_dict(checkpoint: dict, filename: str) -> Dict[str, torch.Tensor]:
         (k[len('module.'):] if k.startswith('module.') else k, v) for k, v in state_dict.items())
 
 
+def check_segments_images(cfg: Config) -> None:
+    """Refuse, in one line, a config whose model generates images instead of segmenting them.
+
+    A model with a ``generate`` method (GANSeg's stage 1) ignores its inputs: its ``predict``
+    returns the parts of freshly generated samples, not of the user's images. Its images are
+    segmented by the segmenter trained on its samples, the stage-2 config.
+    """
+    model_type = cfg.model.get('type') if isinstance(cfg.get('model'), dict) else None
+    with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'partseg')):
+        model_class = MODELS.get(model_type) if isinstance(model_type, str) else model_type
+    if callable(getattr(model_class, 'generate', None)):
+        name = getattr(model_class, '__name__', model_type)
+        raise UserError(f'config {cfg.filename} builds {name}, an image generator (stage 1): it '
+                        f'does not segment given images; use the segmenter trained on its '
+                        f'samples, {stage2_config_hint(cfg.filename)}, and its checkpoint')
+
+
 def init_model(config: Union[str, Path, Config],
                checkpoint: Optional[str] = None,
                device: Union[str, torch.device] = 'cpu',
@@ -72,7 +89,8 @@ def init_model(config: Union[str, Path, Config],
 
     Raises:
         FileNotFoundError, ValueError, UserError: one-line messages naming the file — a missing
-        or damaged checkpoint, a checkpoint of another method or another K.
+        or damaged checkpoint, a checkpoint of another method or another K, a config of an image
+        generator (GANSeg stage 1: use its stage-2 segmenter config).
     """
     if isinstance(config, (str, Path)):
         cfg = load_config(str(config), cfg_options)
@@ -87,6 +105,7 @@ def init_model(config: Union[str, Path, Config],
     device = _device(device)
     if cfg.get('custom_imports'):
         import_modules_from_strings(**cfg.custom_imports)
+    check_segments_images(cfg)
     with DefaultScope.overwrite_default_scope(cfg.get('default_scope', 'partseg')):
         model = MODELS.build(cfg.model)
     meta = {}

@@ -22,6 +22,8 @@ DROPPED_TRANSFORMS = {
 #: Image loaders a test pipeline may start with; inference uses ``LoadPartImage`` instead, which
 #: reads ``img_path`` or checks an in-memory ``img``.
 LOADERS = ('LoadPartImage', 'LoadImageFromFile')
+#: Transforms that bring every image to one size: with one, the loader accepts images of any size.
+RESIZES = ('ResizeParts', 'Resize')
 
 
 def _type_name(transform: dict) -> str:
@@ -49,7 +51,8 @@ def inference_pipeline_cfg(cfg: Config) -> List[dict]:
 
     The config's ``inference_pipeline`` if it sets one, otherwise its test pipeline with the first
     transform an image loader (``LoadPartImage``, keeping its arguments if it was one already) and
-    without the transforms of :data:`DROPPED_TRANSFORMS`.
+    without the transforms of :data:`DROPPED_TRANSFORMS`. When the pipeline resizes
+    (:data:`RESIZES`), the loader accepts images of any size (``min_size=1`` unless set).
     """
     if cfg.get('inference_pipeline') is not None:
         return [copy.deepcopy(t) for t in cfg.inference_pipeline]
@@ -60,6 +63,9 @@ def inference_pipeline_cfg(cfg: Config) -> List[dict]:
         first = kept.pop(0)
         if _type_name(first) == 'LoadPartImage':
             loader = first
+    if any(_type_name(t) in RESIZES for t in kept):
+        # a small image is resized like any other; only one that does not decode is refused
+        loader.setdefault('min_size', 1)
     return [loader] + kept
 
 

@@ -223,17 +223,25 @@ class GeneratedPairsDataset(BaseDataset):
         return self._device_generator[1]
 
     @torch.no_grad()
-    def generate(self, indices: Sequence[int]) -> Tuple[np.ndarray, np.ndarray]:
+    def generate(self,
+                 indices: Sequence[int],
+                 progress: Optional[str] = None) -> Tuple[np.ndarray, np.ndarray]:
         """(n, S, S, 3) uint8 images and (n, S, S) uint8 labels of pairs ``indices``.
 
         Pair ``g`` comes from the seed ``sample_seed(seed, g)``, in generator batches of
-        ``batch_size``.
+        ``batch_size``; with ``progress`` (a description), a progress bar counts the batches.
         """
+        from mmengine.dist import is_main_process
+
         from partseg.models.part_segmentors.ganseg import sample_seeded_noise
+        from partseg.utils.progress import track
         generator = self._generator_on_device()
         device = next(generator.parameters()).device
         images, labels = [], []
-        for start in range(0, len(indices), self.generation_batch_size):
+        starts = range(0, len(indices), self.generation_batch_size)
+        if progress is not None:
+            starts = track(starts, progress, len(starts), enabled=is_main_process())
+        for start in starts:
             seeds = [
                 sample_seed(self.seed, int(g))
                 for g in indices[start:start + self.generation_batch_size]
@@ -250,7 +258,8 @@ class GeneratedPairsDataset(BaseDataset):
         self._generator = self.load_generator()
         self._device_generator = None
         if self.resample == 'never':
-            self.images, self.labels = self.generate(range(self.num_samples))
+            self.images, self.labels = self.generate(
+                range(self.num_samples), progress=f'generating {self.num_samples} pairs (batches)')
             self._generator = self._device_generator = None
         return []  # entries are made by get_data_info
 

@@ -152,9 +152,9 @@ def test_bad_images_name_the_input(dispart_model, tmp_path, images):
         inference_model(dispart_model, [3])
     with pytest.raises(ValueError, match='batch_size'):
         inference_model(dispart_model, images()[0], batch_size=0)
+    # an image smaller than the network needs is resized like any other (issue 18.5)
     Image.fromarray(images()[0][:8, :8]).save(tmp_path / 'tiny.png')
-    with pytest.raises(ValueError, match='tiny.png is 8x8 pixels'):
-        inference_model(dispart_model, str(tmp_path / 'tiny.png'))
+    assert inference_model(dispart_model, str(tmp_path / 'tiny.png')).labels.shape == (8, 8)
 
 
 def test_bad_config_and_device(tmp_path, images):
@@ -166,3 +166,22 @@ def test_bad_config_and_device(tmp_path, images):
         init_model(42)
     with pytest.raises(ValueError, match='has no cfg'):
         inference_model(torch.nn.Linear(1, 1), images()[0])
+
+
+def test_init_model_refuses_a_stage1_generator_config():
+    """Issue 18.4: GANSeg's stage 1 'segmented' freshly generated samples, not the given images."""
+    stage1 = osp.join(ROOT, 'configs', 'ganseg', 'cub_k8.py')
+    with pytest.raises(
+            UserError,
+            match=r'builds GANSeg, an image generator \(stage 1\).*'
+            r'cub_k8_stage2\.py, and its checkpoint'):
+        init_model(stage1)
+
+
+def test_small_images_are_resized_like_the_others():
+    """Issue 18.5: an 8x8 image decodes, so it is segmented at the config's size."""
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        model = init_model(DISPART_TINY)
+    image = np.random.default_rng(0).integers(0, 256, (8, 8, 3), dtype=np.uint8)
+    check_result(inference_model(model, image), 8, 8)

@@ -289,3 +289,17 @@ def test_bad_inputs(stage1, tmp_path, monkeypatch):
     monkeypatch.setattr(pairs_module, 'get_worker_info', lambda: object())
     with pytest.raises(ValueError, match='train_dataloader.num_workers=0'):
         dataset.get_data_info(0)
+
+
+def test_pool_generation_draws_a_progress_bar(stage1, capsys):
+    """Issue 18.7: sampling the pool of pairs (minutes for 4,000) shows its progress; fetching a
+    loader batch of 'epoch' pairs does not."""
+    _, path, _ = stage1
+    GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=6, resample='never', batch_size=2)
+    err = capsys.readouterr().err
+    assert 'generating 6 pairs' in err and '3/3' in err
+    dataset = GeneratedPairsDataset(
+        str(path), K, generator=GENERATOR, num_samples=6, resample='epoch', batch_size=2)
+    dataset.__getitems__([0, 1])
+    assert 'generating' not in capsys.readouterr().err

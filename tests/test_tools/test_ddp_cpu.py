@@ -165,8 +165,14 @@ def test_dispart_metrics_equal_single_process(dispart_run, tmp_path):
     checkpoint = work_dir / 'iter_4.pth'
     single = _single('test.py', DISPART_TINY, checkpoint, '--work-dir', tmp_path / 'single')
     assert single.returncode == 0, single.stderr[-3000:]
-    dist = _torchrun('test.py', DISPART_TINY, checkpoint, '--work-dir', tmp_path / 'dist')
+    dist = _torchrun('test.py', DISPART_TINY, checkpoint, '--work-dir', tmp_path / 'dist', '--out',
+                     'preds')
     assert dist.returncode == 0, dist.stdout[-3000:] + dist.stderr[-5000:]
+    # both ranks wrote into the one partial folder that rank 0 moved into place (issue 17.7)
+    preds = sorted(os.listdir(tmp_path / 'dist' / 'preds'))
+    assert 'centroids.rank0.json' in preds and 'centroids.rank1.json' in preds
+    assert len([n for n in preds if n.endswith('.png')]) == 16
+    assert not [n for n in os.listdir(tmp_path / 'dist') if n.endswith('.partial')]
     metrics = {}
     for name in ('single', 'dist'):
         with open(tmp_path / name / 'metrics.json') as f:

@@ -113,30 +113,109 @@ def test_folder_without_images_fails_in_one_line(capsys, tmp_path, workspace):
     assert_one_line_error(code, err, 'no images', str(empty))
 
 
-def test_undecodable_image_fails_naming_it(capsys, tmp_path, workspace):
-    _, checkpoint, folder = workspace
+def _bad_folder(tmp_path, folder):
+    """good.png, an 8x8 image, a truncated PNG and a file that is no JPEG at all."""
     broken = tmp_path / 'broken'
     broken.mkdir()
-    (broken / 'good.png').write_bytes((folder / 'img0.png').read_bytes())
+    good = (folder / 'img0.png').read_bytes()
+    (broken / 'good.png').write_bytes(good)
+    Image.fromarray(np.full((8, 8, 3), 200, np.uint8)).save(broken / 'small.png')
+    (broken / 'truncated.png').write_bytes(good[:len(good) // 2])
     (broken / 'bad.jpg').write_bytes(b'\xff\xd8\xff not really a jpeg')
-    code, _, err = run_in_process(capsys, TINY, checkpoint, broken, '--out-dir', tmp_path / 'o')
+    return broken
+
+
+def test_undecodable_images_are_skipped_with_a_summary(capsys, tmp_path, workspace):
+    """Default: each file that does not decode is skipped with one warning naming it; the 8x8
+    image is resized like the others; the summary counts both."""
+    _, checkpoint, folder = workspace
+    broken = _bad_folder(tmp_path, folder)
+    out = tmp_path / 'o'
+    code, stdout, err = run_in_process(capsys, TINY, checkpoint, broken, '--out-dir', out,
+                                       '--batch-size', '4')
+    assert code == 0, err
+    warnings_ = [line for line in err.splitlines() if line.startswith('partseg: warning: skipped')]
+    assert len(warnings_) == 2, err
+    assert any(str(broken / 'bad.jpg') in w for w in warnings_)
+    assert any(str(broken / 'truncated.png') in w for w in warnings_)
+    assert '2 segmented, 2 skipped (2 cannot be read)' in stdout
+    assert str(out) in stdout
+    assert sorted(os.listdir(out)) == [
+        'centroids.json', 'good_labels.png', 'good_overlay.png', 'small_labels.png',
+        'small_overlay.png'
+    ]
+    assert np.asarray(Image.open(out / 'small_labels.png')).shape == (8, 8)
+    with open(out / 'centroids.json') as f:
+        assert sorted(json.load(f)) == [str(broken / 'good.png'), str(broken / 'small.png')]
+
+
+def test_strict_stops_at_the_first_bad_file_and_keeps_the_earlier_run(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    broken = _bad_folder(tmp_path, folder)
+    out = tmp_path / 'o'
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', out)
+    assert code == 0, err
+    before = {name: (out / name).read_bytes() for name in os.listdir(out)}
+    code, _, err = run_in_process(capsys, TINY, checkpoint, broken, '--out-dir', out, '--strict')
     assert_one_line_error(code, err, 'cannot read image', str(broken / 'bad.jpg'))
+    # the failed run changed nothing of the complete earlier one and left no partial folder
+    assert {name: (out / name).read_bytes() for name in os.listdir(out)} == before
+    assert sorted(os.listdir(tmp_path)) == ['broken', 'o']
+
+
+def test_a_second_run_replaces_the_first_completely(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    out = tmp_path / 'o'
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', out)
+    assert code == 0, err
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder / 'img1.png', '--out-dir', out)
+    assert code == 0, err
+    assert sorted(os.listdir(out)) == ['centroids.json', 'img1_labels.png', 'img1_overlay.png']
+    with open(out / 'centroids.json') as f:
+        assert list(json.load(f)) == [str(folder / 'img1.png')]
+
+
+def test_output_folder_with_other_files_is_refused(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    (tmp_path / 'mine.txt').write_text('keep me')
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path)
+    assert_one_line_error(code, err, '--out-dir', str(tmp_path), 'mine.txt')
+    assert (tmp_path / 'mine.txt').read_text() == 'keep me'
+
+
+def test_nothing_segmentable_fails_and_writes_nothing(capsys, tmp_path, workspace):
+    _, checkpoint, _ = workspace
+    bad = tmp_path / 'bad'
+    bad.mkdir()
+    (bad / 'x.png').write_bytes(b'not a png')
+    code, _, err = run_in_process(capsys, TINY, checkpoint, bad, '--out-dir', tmp_path / 'o')
+    assert_one_line_error(code, err, 'none of the 1 image(s) could be segmented', 'x.png')
+    assert sorted(os.listdir(tmp_path)) == ['bad']
+
+
+def test_stage1_config_is_refused_naming_the_stage2_config(capsys, tmp_path, workspace):
+    _, checkpoint, folder = workspace
+    stage1 = osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4.py')
+    code, _, err = run_in_process(capsys, stage1, checkpoint, folder, '--out-dir', tmp_path / 'o')
+    assert_one_line_error(code, err, 'GANSeg', 'image generator',
+                          osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4_stage2.py'))
+    assert os.listdir(tmp_path) == []
 
 
 def test_glob_matching_nothing_fails_naming_it(capsys, tmp_path, workspace):
     _, checkpoint, folder = workspace
     pattern = str(folder / '*.webp')
-    code, _, err = run_in_process(capsys, TINY, checkpoint, pattern, '--out-dir', tmp_path)
+    code, _, err = run_in_process(capsys, TINY, checkpoint, pattern, '--out-dir', tmp_path / 'o')
     assert_one_line_error(code, err, 'no file matches the pattern', pattern)
 
 
 def test_glob_input_segments_the_matches(capsys, tmp_path, workspace):
     _, checkpoint, folder = workspace
     code, out, err = run_in_process(capsys, TINY, checkpoint, str(folder / 'img[12].png'),
-                                    '--out-dir', tmp_path)
+                                    '--out-dir', tmp_path / 'o')
     assert code == 0, err
     assert 'Segmenting 2 image(s)' in out
-    assert sorted(os.listdir(tmp_path)) == [
+    assert sorted(os.listdir(tmp_path / 'o')) == [
         'centroids.json', 'img1_labels.png', 'img1_overlay.png', 'img2_labels.png',
         'img2_overlay.png'
     ]
@@ -144,7 +223,7 @@ def test_glob_input_segments_the_matches(capsys, tmp_path, workspace):
 
 def test_checkpoint_of_other_k_fails_naming_it(capsys, tmp_path, workspace):
     _, checkpoint, folder = workspace
-    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path,
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path / 'o',
                                   '--cfg-options', 'model.num_parts=3',
                                   'model.classification_loss.num_classes=3')
     assert_one_line_error(code, err, str(checkpoint), 'num_parts K')
@@ -155,7 +234,7 @@ def test_checkpoint_of_other_method_fails_naming_it(capsys, tmp_path, workspace)
     other = tmp_path / 'segmenter.pth'
     torch.save(
         dict(meta=dict(), state_dict={'decode_head.conv_seg.weight': torch.zeros(5, 16)}), other)
-    code, _, err = run_in_process(capsys, TINY, other, folder, '--out-dir', tmp_path)
+    code, _, err = run_in_process(capsys, TINY, other, folder, '--out-dir', tmp_path / 'o')
     assert_one_line_error(code, err, str(other), 'another model')
 
 
@@ -164,3 +243,11 @@ def test_missing_checkpoint_fails_naming_it(capsys, tmp_path, workspace):
     code, _, err = run_in_process(capsys, TINY, tmp_path / 'none.pth', folder, '--out-dir',
                                   tmp_path)
     assert_one_line_error(code, err, 'checkpoint not found', 'none.pth')
+
+
+def test_data_root_flag_reaches_the_config(capsys, tmp_path, workspace):
+    """--data-root sets the config's datasets (the synthetic one has none: a one-line error)."""
+    _, checkpoint, folder = workspace
+    code, _, err = run_in_process(capsys, TINY, checkpoint, folder, '--out-dir', tmp_path / 'o',
+                                  '--data-root', tmp_path)
+    assert_one_line_error(code, err, '--data-root: no dataset of', 'reads a data_root')

@@ -125,3 +125,102 @@ def test_train_with_amp_on_cpu_uses_autocast_wrappers(tmp_path):
     assert osp.isfile(tmp_path / 'iter_2.pth')
     dumped = open(tmp_path / 'ganseg_ddp_tiny.py').read()
     assert dumped.count("type='AutocastOptimWrapper'") == 2 and "dtype='bfloat16'" in dumped
+
+
+def test_out_and_show_dir_are_relative_to_the_work_dir(trained, tmp_path):
+    """Issue 18.6: --out landed in the current directory, --show-dir in the work dir."""
+    work_dir, _, _ = trained
+    cwd = tmp_path / 'cwd'
+    cwd.mkdir()
+    test_dir = tmp_path / 'wd'
+    proc = run_tool(
+        'test.py',
+        TINY,
+        work_dir / 'iter_4.pth',
+        '--work-dir',
+        test_dir,
+        '--out',
+        'preds',
+        '--show-dir',
+        'overlays',
+        cwd=cwd)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert os.listdir(cwd) == []
+    assert len(os.listdir(test_dir / 'preds')) == 17 and len(os.listdir(
+        test_dir / 'overlays')) == 16
+    assert f'label maps and centroids.json written to {test_dir / "preds"}' in proc.stdout
+    assert f'part overlays written to {test_dir / "overlays"}' in proc.stdout
+
+    # a run that fails half-way (its test dataset cannot be built) leaves both folders as they
+    # were and no partial folder (issue 17.7)
+    before = {
+        name: sorted(os.listdir(test_dir / name)) + [(test_dir / name / 'centroids.json').exists()]
+        for name in ('preds', 'overlays')
+    }
+    failed = run_tool('test.py', TINY, work_dir / 'iter_4.pth', '--work-dir', test_dir, '--out',
+                      'preds', '--show-dir', 'overlays', '--cfg-options',
+                      'test_dataloader.dataset.datasets.0.num_samples=-1')
+    assert_one_line_error(failed, 'num_samples')
+    after = {
+        name: sorted(os.listdir(test_dir / name)) + [(test_dir / name / 'centroids.json').exists()]
+        for name in ('preds', 'overlays')
+    }
+    assert after == before
+    assert not [n for n in os.listdir(test_dir) if n.endswith('.partial')]
+
+
+def test_test_tool_refuses_a_stage1_config(tmp_path):
+    """Issues 17.9 / 18.4: GANSeg stage 1 has no test split; its stage-2 config is named."""
+    stage1 = osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4.py')
+    checkpoint = tmp_path / 'stage1.pth'
+    checkpoint.write_bytes(b'')
+    proc = run_tool('test.py', stage1, checkpoint, '--work-dir', tmp_path / 'wd')
+    assert_one_line_error(proc, 'image generator',
+                          osp.join(ROOT, 'configs', 'ganseg', 'synthetic_k4_stage2.py'))
+    assert not osp.exists(tmp_path / 'wd')
+
+
+@pytest.mark.parametrize('args, fragments', [
+    (['--data-root', ROOT], ['--data-root', 'no dataset of', 'reads a data_root']),
+    (['--stage1-checkpoint', TINY], ['--stage1-checkpoint', 'is not a stage-2 config']),
+    (['--cfg-options', 'image_size=64'
+      ], ['image_size is a variable', 'train_dataloader.dataset.image_size']),
+    ([
+        '--cfg-options', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=True'
+    ], ['train_dataloader.persistent_workers=True needs train_dataloader.num_workers > 0']),
+])
+def test_train_flags_refuse_what_they_cannot_do(args, fragments, tmp_path):
+    proc = run_tool('train.py', TINY, *args, '--work-dir', tmp_path / 'wd')
+    assert_one_line_error(proc, *fragments)
+
+
+def test_test_tool_data_root_flag_reaches_the_config(tmp_path):
+    proc = run_tool('test.py', TINY, tmp_path / 'any.pth', '--work-dir', tmp_path / 'wd',
+                    '--data-root', tmp_path)
+    assert_one_line_error(proc, '--data-root: no dataset of', 'reads a data_root')
+
+
+def test_stage1_checkpoint_flag_reaches_the_pairs_dataset(tmp_path):
+    missing = tmp_path / 'stage1' / 'iter_4.pth'
+    stage2 = osp.join(ROOT, 'tests', 'data', 'configs', 'ganseg_tiny_stage2.py')
+    proc = run_tool('train.py', stage2, '--stage1-checkpoint', missing, '--work-dir', tmp_path)
+    assert_one_line_error(proc, f'--stage1-checkpoint: checkpoint not found: {missing}')
+
+
+def test_tensorboard_backend_writes_event_files(tmp_path):
+    """Issue 18.8: --vis-backend tensorboard logs the run's scalars as TensorBoard events."""
+    pytest.importorskip('tensorboard')  # an optional extra, part of the tests extra
+    proc = run_tool('train.py', TINY, '--vis-backend', 'tensorboard', '--work-dir', tmp_path,
+                    '--cfg-options', 'train_cfg.max_iters=2')
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    events = [
+        osp.join(folder, name) for folder, _, names in os.walk(tmp_path) for name in names
+        if name.startswith('events.out.tfevents.')
+    ]
+    assert events, sorted(os.listdir(tmp_path))
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    accumulator = EventAccumulator(osp.dirname(events[0]))
+    accumulator.Reload()
+    assert 'loss' in accumulator.Tags()['scalars']
+    assert [e.step for e in accumulator.Scalars('loss')] == [1, 2]

@@ -29,6 +29,7 @@ from partseg.datasets.celeba import (BBOX_FILE, IMAGE_DIRS, LAYOUT, PROTOCOLS, S
                                      split_list_path)
 from partseg.datasets.utils import (list_sha256, parse_table, read_lines, read_name_list,
                                     require_file, write_name_list)
+from partseg.utils.progress import track
 
 PARTITION_FILE = 'Eval/list_eval_partition.txt'
 MAFL_FILES = {'mafl_train': 'MAFL/training.txt', 'mafl_test': 'MAFL/testing.txt'}
@@ -67,7 +68,7 @@ def read_image_areas(root: str, names: Sequence[str], imsize_list: Optional[str]
         return {name: int(sizes[name][0] * sizes[name][1]) for name in names}
     areas = {}
     img_dir = osp.join(root, IMAGE_DIRS['wild'])
-    for name in names:
+    for name in track(names, 'reading image sizes'):  # ~200k headers: minutes on a slow disk
         path = require_file(osp.join(img_dir, name), LAYOUT)
         with Image.open(path) as img:  # reads the header only
             areas[name] = img.size[0] * img.size[1]

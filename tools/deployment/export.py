@@ -9,7 +9,8 @@ to (``--shape``'s default) for the parts the model learned. Works for partseg's 
 
 ``--check`` (default) runs the exported file (onnxruntime / ``torch.jit.load``) on random images
 of the export size and of about 1.5x it, prints the largest difference to PyTorch and fails with a
-one-line error above ``--atol + --rtol x |PyTorch|``.
+one-line error above ``--atol + --rtol x |PyTorch|``; the file appears only once exported and
+checked. A GANSeg stage-1 config (an image generator) is refused naming its stage-2 config.
 """
 import argparse
 import os
@@ -20,7 +21,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 if ROOT not in sys.path:  # configs import plugins under the repository root (projects/...)
     sys.path.insert(0, ROOT)
 
-from partseg.utils.cli import add_cfg_options_argument, run_tool
+from partseg.utils.cli import add_cfg_options_argument, load_config, run_tool
 
 EXTENSIONS = dict(onnx='.onnx', torchscript='.torchscript.pt')
 
@@ -64,17 +65,30 @@ def main(argv=None):
     from partseg.engine.checkpoint import check_checkpoint_file
 
     check_checkpoint_file(args.checkpoint)
-    model = init_model(args.config, args.checkpoint, 'cpu', args.cfg_options)
+    cfg = load_config(args.config, args.cfg_options)
+    model = init_model(cfg, args.checkpoint, 'cpu')  # refuses a GANSeg stage-1 (generator) config
     shape = tuple(args.shape) if args.shape else default_input_shape(model.cfg)
     out = args.out or osp.splitext(args.checkpoint)[0] + EXTENSIONS[args.format]
     if osp.dirname(out):
         os.makedirs(osp.dirname(out), exist_ok=True)
-    wrapper = export_segmenter(model, args.format, out, shape, opset=args.opset)
+    # written beside the destination and renamed once exported and checked: a failed export or
+    # check leaves no broken file (and an earlier export of that name as it was)
+    name = osp.basename(out)
+    partial = osp.join(osp.dirname(out), f'.{name}.partial{osp.splitext(name)[1]}')
+    try:
+        wrapper = export_segmenter(model, args.format, partial, shape, opset=args.opset)
+        if args.check:
+            inputs = sample_inputs(shape)
+            worst = check_exported(wrapper, args.format, partial, inputs, args.atol, args.rtol)
+        os.replace(partial, out)
+    except ValueError as error:  # name the file the user asked for, not the partial one
+        raise ValueError(str(error).replace(partial, out)) from None
+    finally:
+        if osp.exists(partial):
+            os.remove(partial)
     print(f'exported {args.format} to {out}: input images (B, 3, H, W) float32 RGB in [0, 255], '
           f'traced at H, W = {shape[0]}, {shape[1]}; output part_logits (B, K+1, H, W)')
     if args.check:
-        inputs = sample_inputs(shape)
-        worst = check_exported(wrapper, args.format, out, inputs, args.atol, args.rtol)
         sizes = ', '.join('x'.join(map(str, x.shape)) for x in inputs)
         print(f'check passed: max abs diff to PyTorch {worst:.3g} on inputs {sizes}')
 

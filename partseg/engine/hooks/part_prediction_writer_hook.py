@@ -50,9 +50,11 @@ class PartPredictionWriterHook(Hook):
                         outputs: Optional[Sequence] = None) -> None:
         for index, sample in enumerate(outputs or []):
             img_path = sample.metainfo.get('img_path')
+            # in-memory images are named by position; under DDP by rank too (ranks share out_dir)
+            rank = f'rank{get_rank()}_' if get_world_size() > 1 else ''
             stem = (
                 osp.splitext(osp.basename(img_path))[0]
-                if img_path else f'{batch_idx:06d}_{index:03d}')
+                if img_path else f'{rank}{batch_idx:06d}_{index:03d}')
             stem = self._unique(stem)
             labels = sample.pred_sem_seg.data[0].cpu().numpy().astype(np.uint8)  # (H, W)
             Image.fromarray(labels).save(osp.join(self.out_dir, f'{stem}.png'))

@@ -104,8 +104,10 @@ def test_prep_writes_lists_counts_and_checksums(celeba_root, capsys):
         assert digest == hashlib.sha256(data).hexdigest()  # = sha256sum of the list file
     capsys.readouterr()
     assert load_converter().main([str(celeba_root)]) == 0  # idempotent; prints the manifest
-    out = capsys.readouterr().out
-    assert all(row in out for row in manifest) and 'train 45609' in out
+    captured = capsys.readouterr()
+    assert all(row in captured.out for row in manifest) and 'train 45609' in captured.out
+    # reading every wild image's header (~200k files) shows its progress (issue 18.7)
+    assert 'reading image sizes' in captured.err
 
 
 def test_prep_image_size_list_and_train_list(tmp_path, helpers):
