@@ -107,5 +107,7 @@ def test_errors_name_what_is_missing(work_dir, tmp_path):
         json.dump(dict(config='configs/nope.py', checkpoint='x.pth', metrics={}), f)
     with pytest.raises(summary_figure.UserError, match='config configs/nope.py named in'):
         summary_figure.main([str(tmp_path)])
-    with pytest.raises(summary_figure.UserError, match='--out must name a .png'):
-        summary_figure.main([str(work_dir), '--out', 'summary.jpg'])
+    with pytest.raises(summary_figure.UserError, match='--out must name a .png or .jpg'):
+        summary_figure.main([str(work_dir), '--out', 'summary.pdf'])
+    with pytest.raises(summary_figure.UserError, match='--dpi'):
+        summary_figure.main([str(work_dir), '--dpi', '5'])

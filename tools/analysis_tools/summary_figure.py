@@ -1,6 +1,6 @@
 """One figure that shows what a trained and evaluated run learned.
 
-    python tools/analysis_tools/summary_figure.py WORK_DIR [--out FILE.png] [--num-images 16]
+    python tools/analysis_tools/summary_figure.py WORK_DIR [--out FILE.png] [--num-images 16] [--dpi 100]
         [--config CONFIG] [--checkpoint CKPT] [--device cpu]
 
 WORK_DIR is a work dir of ``tools/train.py`` evaluated by ``tools/test.py --work-dir WORK_DIR``
@@ -15,7 +15,8 @@ WORK_DIR is a work dir of ``tools/train.py`` evaluated by ``tools/test.py --work
   (``WORK_DIR/<timestamp>/vis_data/scalars.json``, joined as ``plot_curves.py`` does).
 
 The config and checkpoint are the ones ``metrics.json`` names (what ``tools/test.py`` evaluated);
-``--config`` / ``--checkpoint`` override them. Needs matplotlib.
+``--config`` / ``--checkpoint`` override them. ``--dpi 64 --out FIG.jpg`` gives a small copy for a
+web page (the README's figure is made so). Needs matplotlib.
 """
 import argparse
 import json
@@ -45,7 +46,12 @@ def parse_args(argv=None):
         description='Summary figure of an evaluated partseg run: held-out images with their '
         'parts, metrics beside the trivial baselines, training loss curves.')
     parser.add_argument('work_dir', help='work dir of tools/train.py and tools/test.py')
-    parser.add_argument('--out', help='output PNG (default: WORK_DIR/summary.png)')
+    parser.add_argument('--out', help='output .png or .jpg (default: WORK_DIR/summary.png)')
+    parser.add_argument(
+        '--dpi',
+        type=int,
+        default=100,
+        help='resolution: the figure is 19 x 10.5 inches (default 100: 1900 x 1050 px)')
     parser.add_argument(
         '--num-images', type=int, default=16, help='held-out images to draw (default 16)')
     parser.add_argument('--config', help='config (default: the one metrics.json names)')
@@ -160,8 +166,13 @@ def _fmt(value) -> str:
     return str(value)
 
 
-def draw_figure(mosaic: np.ndarray, num_parts: int, rows: Sequence[Tuple[str, str, str]],
-                curves: Optional[tuple], title: str, out: str) -> None:
+def draw_figure(mosaic: np.ndarray,
+                num_parts: int,
+                rows: Sequence[Tuple[str, str, str]],
+                curves: Optional[tuple],
+                title: str,
+                out: str,
+                dpi: int = 100) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -237,7 +248,7 @@ def draw_figure(mosaic: np.ndarray, num_parts: int, rows: Sequence[Tuple[str, st
     fig.tight_layout()
     try:
         os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-        fig.savefig(out)
+        fig.savefig(out, dpi=dpi)
     except OSError as error:
         raise UserError(f'cannot write {out}: {error.strerror}') from None
     finally:
@@ -246,8 +257,10 @@ def draw_figure(mosaic: np.ndarray, num_parts: int, rows: Sequence[Tuple[str, st
 
 def main(argv=None):
     args = parse_args(argv)
-    if args.out is not None and not args.out.lower().endswith('.png'):
-        raise UserError(f'--out must name a .png file, got {args.out}')
+    if args.out is not None and not args.out.lower().endswith(('.png', '.jpg', '.jpeg')):
+        raise UserError(f'--out must name a .png or .jpg file, got {args.out}')
+    if not 20 <= args.dpi <= 600:
+        raise UserError(f'--dpi must be in [20, 600], got {args.dpi}')
     if args.num_images < 1:
         raise UserError(f'--num-images must be at least 1, got {args.num_images}')
     if not osp.isdir(args.work_dir):
@@ -267,7 +280,7 @@ def main(argv=None):
     out = args.out or osp.join(args.work_dir, 'summary.png')
     title = (f'{osp.splitext(osp.basename(config))[0]}: {len(images)} held-out images, '
              f'checkpoint {osp.basename(checkpoint)} (work dir {osp.normpath(args.work_dir)})')
-    draw_figure(mosaic, num_parts, metric_rows(record['metrics']), curves, title, out)
+    draw_figure(mosaic, num_parts, metric_rows(record['metrics']), curves, title, out, args.dpi)
     print(f'summary figure written to {out}')
 
 
