@@ -1,7 +1,7 @@
 """One figure that shows what a trained and evaluated run learned.
 
-    python tools/analysis_tools/summary_figure.py WORK_DIR [--out FILE.png] [--num-images 16] [--dpi 100]
-        [--config CONFIG] [--checkpoint CKPT] [--device cpu]
+    python tools/analysis_tools/summary_figure.py WORK_DIR [--out FILE.png] [--num-images 16]
+        [--dpi 100] [--config CONFIG] [--checkpoint CKPT] [--device cpu]
 
 WORK_DIR is a work dir of ``tools/train.py`` evaluated by ``tools/test.py --work-dir WORK_DIR``
 (``tools/quickstart.sh`` makes one). The figure (default ``WORK_DIR/summary.png``) holds:
