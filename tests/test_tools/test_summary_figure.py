@@ -107,6 +107,12 @@ def test_errors_name_what_is_missing(work_dir, tmp_path):
         json.dump(dict(config='configs/nope.py', checkpoint='x.pth', metrics={}), f)
     with pytest.raises(summary_figure.UserError, match='config configs/nope.py named in'):
         summary_figure.main([str(tmp_path)])
+    outside = tmp_path / 'my_config.py'
+    outside.write_text('print("not run")\n')
+    with open(tmp_path / 'metrics.json', 'w') as f:
+        json.dump(dict(config=str(outside), checkpoint='x.pth', metrics={}), f)
+    with pytest.raises(summary_figure.UserError, match='outside this repository; give it with'):
+        summary_figure.main([str(tmp_path)])
     with pytest.raises(summary_figure.UserError, match='--out must name a .png or .jpg'):
         summary_figure.main([str(work_dir), '--out', 'summary.pdf'])
     with pytest.raises(summary_figure.UserError, match='--dpi'):

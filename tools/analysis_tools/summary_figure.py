@@ -78,7 +78,12 @@ def read_metrics(work_dir: str) -> dict:
 
 def resolve_file(given: Optional[str], recorded, what: str, path: str) -> str:
     """``given`` (a command-line override) or the ``recorded`` path of ``metrics.json``; a
-    relative recorded path is tried from the current directory and from the repository root."""
+    relative recorded path is tried from the current directory and from the repository root.
+
+    A config is Python that building the model runs, so a recorded config is used only where it
+    lies inside this repository (``configs/``, ``projects/``, ...); any other must be given with
+    ``--config``: a work dir handed over from elsewhere cannot make this tool run its code.
+    """
     if given is not None:
         if not osp.isfile(given):
             raise UserError(f'{what} not found: {given}')
@@ -87,6 +92,10 @@ def resolve_file(given: Optional[str], recorded, what: str, path: str) -> str:
         raise UserError(f'{path} names no {what}; give --{what}')
     for candidate in (recorded, osp.join(ROOT, recorded)):
         if osp.isfile(candidate):
+            inside = osp.commonpath([osp.realpath(candidate), osp.realpath(ROOT)])
+            if what == 'config' and inside != osp.realpath(ROOT):
+                raise UserError(f'{path} names the config {recorded}, outside this repository; '
+                                f'give it with --config if you trust it')
             return candidate
     raise UserError(f'the {what} {recorded} named in {path} was not found; give --{what}')
 
