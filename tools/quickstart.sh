@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job, from a fresh clone: set up (idempotent), train DisPart on the embedded synthetic
-# dataset, evaluate it on held-out synthetic images, and write metrics + overlay PNGs.
+# dataset, evaluate it on held-out synthetic images, and write metrics, overlay PNGs and one
+# summary figure (held-out images with their parts, metrics beside the trivial baselines, losses).
 #
 #   bash tools/quickstart.sh [WORK_DIR]        (default: work_dirs/quickstart)
 #
@@ -18,4 +19,7 @@ echo "[quickstart] training $CONFIG into $WORK_DIR"
 CKPT="$(cat "$WORK_DIR/last_checkpoint")"
 echo "[quickstart] evaluating $CKPT on held-out synthetic images"
 "$PY" tools/test.py "$CONFIG" "$CKPT" --work-dir "$WORK_DIR" --show-dir overlays
-echo "[quickstart] done: metrics in $WORK_DIR/metrics.json, overlays in $WORK_DIR/overlays/"
+echo "[quickstart] drawing the summary figure"
+"$PY" tools/analysis_tools/summary_figure.py "$WORK_DIR"
+echo "[quickstart] done: metrics in $WORK_DIR/metrics.json, overlays in $WORK_DIR/overlays/," \
+    "summary figure $WORK_DIR/summary.png"

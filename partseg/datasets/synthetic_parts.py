@@ -1,23 +1,17 @@
 """SyntheticPartsDataset: procedural cartoon creatures with K semantic parts, partseg's
 download-free default dataset (the pictures come from :mod:`.creature_renderer`)."""
 import copy
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Optional, Sequence, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset
 
 from partseg.registry import DATASETS
 from partseg.utils.checks import check_int, check_number
-from .creature_renderer import hsv_to_rgb, landmark_names, part_names, render_creature
+from partseg.visualization.palette import part_palette
+from .creature_renderer import landmark_names, part_names, render_creature
 
 _SPLIT_CODES = {'train': 0, 'val': 1, 'test': 2}
-
-
-def _palette(num_parts: int) -> List[Tuple[int, int, int]]:
-    """Fixed display colours: black background, golden-ratio hues for the parts."""
-    hues = (np.arange(num_parts) * 0.618034) % 1.0
-    rgb = hsv_to_rgb(np.stack([hues, np.full_like(hues, 0.75), np.full_like(hues, 0.95)], -1))
-    return [(0, 0, 0)] + [tuple(int(c) for c in row) for row in np.round(rgb * 255).astype(int)]
 
 
 @DATASETS.register_module()
@@ -142,7 +136,7 @@ class SyntheticPartsDataset(BaseDataset):
         names = landmark_names(num_parts)
         default_meta = dict(
             classes=('background', ) + tuple(f'part{k}' for k in range(1, num_parts + 1)),
-            palette=_palette(num_parts),
+            palette=[tuple(int(c) for c in row) for row in part_palette(num_parts)],
             part_names=part_names(num_parts),
             landmark_names=names,
             # every landmark is a semantic point, so a horizontal flip keeps their order

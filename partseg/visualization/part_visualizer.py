@@ -1,5 +1,4 @@
 """PartVisualizer: image, part overlay, part label map and GT parts side by side, with a legend."""
-import math
 import os
 import os.path as osp
 from typing import List, Optional, Tuple
@@ -8,58 +7,39 @@ import numpy as np
 import torch
 from mmengine.dist import master_only
 from mmengine.visualization import Visualizer
-from PIL import Image, ImageDraw, ImageFont
+from PIL import Image, ImageDraw
 
 from partseg.registry import VISUALIZERS
 from partseg.structures import PartDataSample
 from partseg.utils.part_geometry import part_centroids
-
-# 20 well-separated part colours (RGB); the background (label 0) is black in label maps and
-# transparent in overlays. Parts beyond 20 get golden-ratio hues (see `part_palette`).
-# yapf: disable
-PART_COLORS = (
-    (230, 25, 75), (60, 180, 75), (255, 225, 25), (0, 130, 200), (245, 130, 48),
-    (145, 30, 180), (70, 240, 240), (240, 50, 230), (210, 245, 60), (250, 190, 212),
-    (0, 128, 128), (220, 190, 255), (170, 110, 40), (255, 250, 200), (128, 0, 0),
-    (170, 255, 195), (128, 128, 0), (255, 215, 180), (0, 0, 128), (128, 128, 128),
-)
-# yapf: enable
-BACKGROUND_COLOR = (0, 0, 0)
-
-
-def part_palette(num_parts: int) -> np.ndarray:
-    """(K+1, 3) uint8 colours: row 0 the background, rows 1..K the parts."""
-    if num_parts < 0:
-        raise ValueError(f'num_parts must be >= 0, got {num_parts}')
-    colors = [BACKGROUND_COLOR] + list(PART_COLORS[:num_parts])
-    for k in range(len(PART_COLORS), num_parts):
-        hue = (k * 0.618033988749895) % 1.0
-        rgb = np.clip(np.abs(((hue * 6 + np.array([0, 4, 2])) % 6) - 3) - 1, 0, 1)
-        colors.append(tuple(int(c) for c in np.round(rgb * 255)))
-    return np.array(colors, dtype=np.uint8)
+from .palette import part_palette
+from .part_drawing import (MIN_TILE_SIZE, blend_parts, display_size, draw_centroids, draw_cross,
+                           font_size, legend_strip, marker_radius, title_strip, upsample_image,
+                           upsample_labels)
 
 
 @VISUALIZERS.register_module()
 class PartVisualizer(Visualizer):
     """Draws part segmentations: [image | overlay | label map | GT parts] above a colour legend.
 
-    The overlay blends each predicted part's colour into the image with weight ``alpha`` (the
-    background stays untouched); part centroids (Liu et al. 2021 Eq. (8), computed from
-    ``softmax(seg_logits)``, or from the one-hot ``pred_sem_seg`` when there are no logits) are
-    drawn as dots on the overlay and on the label map; GT landmarks, if present, as crosses on the
-    image. Panels are as large as the image; the legend below them is
-    :meth:`legend_height` pixels high.
+    Each panel is drawn at a size a person can read: the original image's size when the sample
+    has one (metainfo ``ori_shape``), at least ``min_tile_size`` pixels on its short side, with the
+    input's aspect ratio; a smaller image is upsampled bilinearly and the label maps by nearest
+    neighbour (see :func:`~partseg.visualization.part_drawing.display_size`). The overlay blends
+    each predicted part's colour into the image with weight ``alpha`` (the background stays
+    untouched); part centroids (Liu et al. 2021 Eq. (8), computed from ``softmax(seg_logits)``, or
+    from the one-hot ``pred_sem_seg`` when there are no logits) are drawn as dots on the overlay
+    and on the label map; GT landmarks, if present, as crosses on the image. A title above each
+    panel says what it shows; the legend below the panels names each colour, in text about 1/16
+    of the panel's short side high (16 px on a 256 px panel).
 
     Args:
         name, image, vis_backends, save_dir: as :class:`mmengine.visualization.Visualizer`.
         alpha (float): opacity of the part colours in the overlay, in [0, 1].
-        dot_radius (int, optional): centroid dot radius in pixels; default
-            ``max(2, min(H, W) // 40)``.
+        dot_radius (int, optional): centroid dot radius in pixels of the drawing; default
+            ``max(3, short side / 40)`` (6 px on a 256 px panel).
+        min_tile_size (int): least short side of a panel, in pixels (default 256).
     """
-
-    LEGEND_ITEM_WIDTH = 36  # swatch (10 px) + gap + label text ("bg", "12")
-    LEGEND_ROW_HEIGHT = 14
-    LEGEND_PADDING = 4
 
     def __init__(self,
                  name: str = 'visualizer',
@@ -67,22 +47,40 @@ class PartVisualizer(Visualizer):
                  vis_backends: Optional[List[dict]] = None,
                  save_dir: Optional[str] = None,
                  alpha: float = 0.5,
-                 dot_radius: Optional[int] = None) -> None:
+                 dot_radius: Optional[int] = None,
+                 min_tile_size: int = MIN_TILE_SIZE) -> None:
         super().__init__(name=name, image=image, vis_backends=vis_backends, save_dir=save_dir)
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'alpha must be in [0, 1], got {alpha}')
         if dot_radius is not None and (not isinstance(dot_radius, int) or dot_radius < 1):
             raise ValueError(f'dot_radius must be a positive integer or None, got {dot_radius!r}')
+        if isinstance(min_tile_size,
+                      bool) or not isinstance(min_tile_size, int) or min_tile_size < 1:
+            raise ValueError(f'min_tile_size must be a positive integer, got {min_tile_size!r}')
         self.alpha = alpha
         self.dot_radius = dot_radius
-        self._font = ImageFont.load_default()
+        self.min_tile_size = min_tile_size
 
-    @classmethod
-    def legend_height(cls, num_labels: int, width: int) -> int:
-        """Height in pixels of the legend for ``num_labels`` entries (background included)."""
-        per_row = max(1, width // cls.LEGEND_ITEM_WIDTH)
-        rows = math.ceil(num_labels / per_row)
-        return rows * cls.LEGEND_ROW_HEIGHT + 2 * cls.LEGEND_PADDING
+    def draw_overlay(self,
+                     image: np.ndarray,
+                     data_sample: PartDataSample,
+                     size: Optional[Tuple[int, int]] = None) -> np.ndarray:
+        """The predicted parts of ``data_sample`` blended into ``image`` with their centroids, at
+        ``size`` (H, W) (default: the panel size of :meth:`add_datasample`), as (H, W, 3) uint8.
+        """
+        image = self._check_image(image)
+        if size is None:
+            size = self._panel_size(image, data_sample)
+        pred, logits = self._prediction(data_sample, size)
+        if pred is None:
+            raise ValueError('draw_overlay needs pred_sem_seg or seg_logits in the data sample')
+        num_parts = self._num_parts(pred, None, logits)
+        palette = part_palette(num_parts)
+        overlay = Image.fromarray(
+            blend_parts(upsample_image(image, size), pred, palette, self.alpha))
+        draw_centroids(overlay, self._centroids(logits, pred, num_parts, size), palette,
+                       self.dot_radius or marker_radius(min(size)))
+        return np.asarray(overlay).copy()
 
     @master_only
     def add_datasample(self,
@@ -95,54 +93,54 @@ class PartVisualizer(Visualizer):
                        wait_time: float = 0,
                        out_file: Optional[str] = None,
                        step: int = 0) -> np.ndarray:
-        """Draw ``image`` (H, W, 3) RGB uint8 and the parts of ``data_sample``; return the drawing.
+        """Draw ``image`` (h, w, 3) RGB uint8 and the parts of ``data_sample``; return the drawing.
 
         The drawing goes to ``out_file`` (a PNG) when given, otherwise to every vis backend as
         ``name`` at ``step``; ``show=True`` also displays it.
         """
         image = self._check_image(image)
         h, w = image.shape[:2]
+        size = self._panel_size(image, data_sample)
         pred = gt = logits = None
         if data_sample is not None:
-            if draw_pred and 'pred_sem_seg' in data_sample:
-                pred = self._label_map(data_sample.pred_sem_seg.data, (h, w), 'pred_sem_seg')
-            if draw_pred and 'seg_logits' in data_sample:
-                logits = data_sample.seg_logits.data.detach().float().cpu()
-                if pred is None:
-                    pred = self._label_map(logits.argmax(0, keepdim=True), (h, w), 'seg_logits')
+            if draw_pred:
+                pred, logits = self._prediction(data_sample, size)
             if draw_gt and 'gt_sem_seg' in data_sample:
-                gt = self._label_map(data_sample.gt_sem_seg.data, (h, w), 'gt_sem_seg')
+                gt = upsample_labels(
+                    self._label_map(data_sample.gt_sem_seg.data, 'gt_sem_seg'), size)
 
-        num_parts = max([int(m.max()) for m in (pred, gt) if m is not None] + [0])
-        if logits is not None:
-            num_parts = max(num_parts, logits.shape[0] - 1)
+        num_parts = self._num_parts(pred, gt, logits)
         palette = part_palette(num_parts)
-        radius = self.dot_radius or max(2, min(h, w) // 40)
+        radius = self.dot_radius or marker_radius(min(size))
 
-        image_panel = Image.fromarray(image)
-        if draw_gt and data_sample is not None and 'gt_landmarks' in data_sample:
-            self._draw_landmarks(image_panel, data_sample, radius)
-        panels = [image_panel]
+        shown = upsample_image(image, size)
+        image_panel = Image.fromarray(shown)
+        landmarks = draw_gt and data_sample is not None and 'gt_landmarks' in data_sample
+        if landmarks:
+            scale = (size[1] / w, size[0] / h)
+            self._draw_landmarks(image_panel, data_sample, radius, scale)
+        panels, titles = [image_panel], ['image']
         if pred is not None:
-            centroids = self._centroids(logits, pred, num_parts, (h, w))
-            colored = palette[pred]  # (H, W) -> (H, W, 3)
-            fg = (pred > 0)[..., None]
-            blend = image * (1 - self.alpha) + colored * self.alpha
-            overlay = np.where(fg, blend, image).round().astype(np.uint8)
-            for panel in (overlay, colored):
+            centroids = self._centroids(logits, pred, num_parts, size)
+            for panel, title in ((blend_parts(shown, pred, palette,
+                                              self.alpha), 'parts'), (palette[pred], 'part map')):
                 panel = Image.fromarray(panel)
-                self._draw_centroids(panel, centroids, palette, radius)
+                draw_centroids(panel, centroids, palette, radius)
                 panels.append(panel)
+                titles.append(title)
         if gt is not None:
             panels.append(Image.fromarray(palette[gt]))
+            titles.append('GT parts')
 
-        width = w * len(panels)
-        canvas = Image.new('RGB', (width, h + self.legend_height(num_parts + 1, width)),
-                           (255, 255, 255))
-        for i, panel in enumerate(panels):
-            canvas.paste(panel, (i * w, 0))
-        self._draw_legend(canvas, palette, top=h)
-        drawn = np.asarray(canvas).copy()
+        text = font_size(min(size))
+        row = np.concatenate([np.asarray(p) for p in panels], axis=1)
+        notes = ['dots: part centroids'] if pred is not None else []
+        if landmarks:
+            notes.append('crosses: GT landmarks')
+        drawn = np.concatenate([
+            title_strip(titles, size[1], text), row,
+            legend_strip(palette, row.shape[1], text, notes)
+        ])
 
         self.set_image(drawn)
         if show:
@@ -150,10 +148,36 @@ class PartVisualizer(Visualizer):
         if out_file is not None:
             directory = osp.dirname(osp.abspath(out_file))
             os.makedirs(directory, exist_ok=True)
-            canvas.save(out_file)
+            Image.fromarray(drawn).save(out_file)
         else:
             self.add_image(name, drawn, step)
         return drawn
+
+    def _panel_size(self, image: np.ndarray,
+                    data_sample: Optional[PartDataSample]) -> Tuple[int, int]:
+        original = None
+        if data_sample is not None and data_sample.metainfo.get('ori_shape') is not None:
+            original = tuple(int(v) for v in data_sample.metainfo['ori_shape'][:2])
+        return display_size(image.shape[0], image.shape[1], self.min_tile_size, original)
+
+    def _prediction(self, data_sample: PartDataSample, size: Tuple[int, int]):
+        """(label map at ``size`` or None, seg_logits as a float CPU tensor or None)."""
+        pred = logits = None
+        if 'pred_sem_seg' in data_sample:
+            pred = self._label_map(data_sample.pred_sem_seg.data, 'pred_sem_seg')
+        if 'seg_logits' in data_sample:
+            logits = data_sample.seg_logits.data.detach().float().cpu()
+            if pred is None:
+                pred = self._label_map(logits.argmax(0, keepdim=True), 'seg_logits')
+        return (None if pred is None else upsample_labels(pred, size)), logits
+
+    @staticmethod
+    def _num_parts(pred: Optional[np.ndarray], gt: Optional[np.ndarray],
+                   logits: Optional[torch.Tensor]) -> int:
+        num_parts = max([int(m.max()) for m in (pred, gt) if m is not None] + [0])
+        if logits is not None:
+            num_parts = max(num_parts, logits.shape[0] - 1)
+        return num_parts
 
     @staticmethod
     def _check_image(image) -> np.ndarray:
@@ -167,16 +191,12 @@ class PartVisualizer(Visualizer):
         return image
 
     @staticmethod
-    def _label_map(data, size: Tuple[int, int], key: str) -> np.ndarray:
-        """(1, h, w) tensor/array of labels -> (H, W) int64 array at the image size (nearest)."""
+    def _label_map(data, key: str) -> np.ndarray:
+        """(1, h, w) tensor/array of labels -> (h, w) int64 array."""
         labels = data.detach().cpu().numpy() if isinstance(data, torch.Tensor) else np.asarray(data)
         labels = labels.reshape(labels.shape[-2:]).astype(np.int64)
         if labels.min(initial=0) < 0:
             raise ValueError(f'{key} holds negative labels; parts are 0 (background) .. K')
-        if labels.shape != tuple(size):
-            resized = Image.fromarray(labels.astype(np.int32)).resize((size[1], size[0]),
-                                                                      Image.NEAREST)
-            labels = np.asarray(resized).astype(np.int64)
         return labels
 
     @staticmethod
@@ -198,41 +218,15 @@ class PartVisualizer(Visualizer):
         return centres.numpy()
 
     @staticmethod
-    def _draw_centroids(panel: Image.Image, centroids: np.ndarray, palette: np.ndarray,
-                        radius: int) -> None:
-        draw = ImageDraw.Draw(panel)
-        for k, (x, y) in enumerate(centroids, start=1):
-            if np.isnan(x) or np.isnan(y):
-                continue
-            draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                         fill=tuple(int(c) for c in palette[k]),
-                         outline=(255, 255, 255))
-
-    @staticmethod
-    def _draw_landmarks(panel: Image.Image, data_sample: PartDataSample, radius: int) -> None:
+    def _draw_landmarks(panel: Image.Image, data_sample: PartDataSample, radius: int,
+                        scale: Tuple[float, float]) -> None:
+        """White crosses at the visible GT landmarks, given in pixels of the model input."""
         points = data_sample.gt_landmarks.detach().cpu().numpy().reshape(-1, 2)
         visible = np.ones(len(points), dtype=bool)
         if 'gt_landmarks_visible' in data_sample:
             visible = data_sample.gt_landmarks_visible.detach().cpu().numpy().astype(bool)
         draw = ImageDraw.Draw(panel)
         for (x, y), seen in zip(points, visible):
-            if not seen:
-                continue
-            for color, width in (((0, 0, 0), 3), ((255, 255, 255), 1)):
-                draw.line((x - radius, y, x + radius, y), fill=color, width=width)
-                draw.line((x, y - radius, x, y + radius), fill=color, width=width)
-
-    def _draw_legend(self, canvas: Image.Image, palette: np.ndarray, top: int) -> None:
-        draw = ImageDraw.Draw(canvas)
-        per_row = max(1, canvas.width // self.LEGEND_ITEM_WIDTH)
-        for label, color in enumerate(palette):
-            row, col = divmod(label, per_row)
-            x = col * self.LEGEND_ITEM_WIDTH + self.LEGEND_PADDING
-            y = top + self.LEGEND_PADDING + row * self.LEGEND_ROW_HEIGHT
-            draw.rectangle((x, y + 1, x + 9, y + 10),
-                           fill=tuple(int(c) for c in color),
-                           outline=(0, 0, 0))
-            draw.text((x + 12, y),
-                      'bg' if label == 0 else str(label),
-                      fill=(0, 0, 0),
-                      font=self._font)
+            if seen:
+                draw_cross(draw, x * scale[0], y * scale[1], radius * 3 // 2, (255, 255, 255),
+                           max(1, radius // 3))

@@ -12,7 +12,13 @@ from partseg.engine.hooks import GeneratedGridHook
 from partseg.engine.hooks.generated_grid_hook import points_to_pixels
 from partseg.models.layers import margin_grid
 from partseg.registry import HOOKS
-from partseg.visualization.part_visualizer import part_palette
+from partseg.visualization import part_palette
+from partseg.visualization.part_drawing import legend_strip
+
+
+def legend_height(num_parts, width, size):
+    return legend_strip(part_palette(num_parts), width, size,
+                        [GeneratedGridHook.LEGEND_NOTE]).shape[0]
 
 
 def test_points_to_pixels_by_hand():
@@ -45,7 +51,8 @@ def test_render_by_hand():
     hook = HOOKS.build(dict(type='GeneratedGridHook', nrow=2, alpha=0.5, min_tile_size=16))
     grid = hook.render(fake_outputs())
     tile = 16  # 2 px x 8
-    assert grid.shape == (tile, 2 * 2 * tile, 3) and grid.dtype == np.uint8
+    assert grid.shape == (tile + legend_height(1, 64, 12), 2 * 2 * tile, 3)
+    assert grid.dtype == np.uint8
     grey = round(127.5)  # (0 + 1) * 127.5 rounded half to even
     part = part_palette(1)[1].astype(float)
     # sample 0: image tile, then the overlay; bottom-right pixels are far from the points
@@ -59,6 +66,31 @@ def test_render_by_hand():
     # sample 1 (all background, black) is the second pair of tiles
     assert grid[tile - 1, 3 * tile - 1].tolist() == [0, 0, 0]
     assert grid[tile - 1, 4 * tile - 1].tolist() == [0, 0, 0]
+
+
+def test_small_images_are_drawn_at_256_px():
+    """32 px samples: 256 px tiles, the image bilinear, masks nearest, points where the masks
+    put them; another generator output gives another grid."""
+    out = fake_outputs()
+    small = torch.nn.functional.interpolate(out['masks'], size=(32, 32), mode='nearest')
+    noise = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    out.update(image=noise, masks=small, mask_grid=margin_grid(32, 32, margin=0))
+    hook = GeneratedGridHook(nrow=2)
+    grid = hook.render(out)
+    tile = 256
+    assert grid.shape == (tile + legend_height(1, 4 * tile, 16), 4 * tile, 3)
+    image = ((noise[0] + 1) * 127.5).round().clamp(0, 255).byte().permute(1, 2, 0).numpy()
+    bilinear = np.asarray(Image.fromarray(image).resize((tile, tile), Image.BILINEAR))
+    np.testing.assert_array_equal(grid[:tile, :tile], bilinear)
+    # the overlay: part 1 (right half) blended, the left half untouched away from the points
+    part = part_palette(1)[1].astype(float)
+    expected = np.round(0.5 * bilinear[200, 200] + 0.5 * part)
+    np.testing.assert_allclose(grid[200, tile + 200], expected, atol=1)
+    np.testing.assert_array_equal(grid[200, tile + 50], bilinear[200, 50])
+    # the points at (-0.9, -0.9): pixel (1.6, 1.6) of 32 -> about (13, 13) of 256: a dot there
+    assert (grid[8:19, tile + 8:tile + 19] == part.astype(np.uint8)).all(-1).sum() >= 20
+    moved = dict(out, masks=out['masks'].flip(-1))
+    assert (hook.render(moved)[:tile] != grid[:tile]).any(-1).mean() > 0.1
 
 
 def test_schedule_and_png(tmp_path):
@@ -82,7 +114,7 @@ def test_schedule_and_png(tmp_path):
     assert written == ['generated_grid_2.png', 'generated_grid_4.png', 'generated_grid_5.png']
     png_path = tmp_path / 'vis_data' / 'vis_image' / 'generated_grid_2.png'
     png = np.asarray(Image.open(png_path).convert('RGB'))
-    assert png.shape == (4, 2 * 2 * 4, 3)
+    assert png.shape == (4 + legend_height(1, 16, 12), 2 * 2 * 4, 3)
 
 
 def test_bad_arguments():

@@ -14,6 +14,7 @@ from PIL import Image
 
 from partseg.apis import inference_model, init_model
 from partseg.utils.cli import run_tool
+from partseg.visualization.part_drawing import display_size
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'infer.py')
@@ -93,7 +94,9 @@ def test_infer_writes_overlays_labels_and_centroids(workspace, tmp_path):
         np.testing.assert_array_equal(labels, expected.labels)
         overlay = Image.open(out / f'img{index}_overlay.png')
         overlay.load()
-        assert overlay.mode == 'RGB' and overlay.width == 3 * w and overlay.height > h
+        # 3 panels of the image enlarged to 256 px on its short side
+        tile_h, tile_w = display_size(h, w)
+        assert overlay.mode == 'RGB' and overlay.width == 3 * tile_w and overlay.height > tile_h
         points = centroids[path]
         assert len(points) == 4
         for point, centre in zip(points, expected.centroids):

@@ -79,7 +79,7 @@ def png_size(path):
     return int.from_bytes(header[16:20], 'big'), int.from_bytes(header[20:24], 'big')
 
 
-def test_reads_the_newest_run_and_splits_train_from_val(work_dir):
+def test_reads_the_newest_launch_and_splits_train_from_val(work_dir):
     path = plot_curves.find_scalar_log(str(work_dir))
     assert path == str(work_dir / '20261123_101500' / 'vis_data' / 'scalars.json')
     train, val = plot_curves.read_scalars(path)
@@ -94,8 +94,56 @@ def test_reads_the_newest_run_and_splits_train_from_val(work_dir):
     assert plot_curves.find_scalar_log(str(work_dir / 'x')) == other
 
 
+def test_a_resumed_run_is_one_curve(tmp_path):
+    """Launch 1 logs steps 5-15 and dies; launch 2 (a test run) logs no scalars; launch 3 resumes
+    from the step-10 checkpoint and logs 15-20: one curve, launch 3's step 15 replacing launch 1's,
+    launch 1's validation at step 10 kept."""
+    write_run(tmp_path, '20261123_101500', NEW_RUN)
+    (tmp_path / '20261123_103000' / 'vis_data').mkdir(parents=True)  # tools/test.py: config only
+    resumed = [
+        {
+            'lr': 1e-3,
+            'loss': 1.5,
+            'loss_con': 1.0,
+            'loss_sc': 0.5,
+            'iter': 15,
+            'step': 15
+        },
+        {
+            'lr': 1e-3,
+            'loss': 0.5,
+            'loss_con': 0.25,
+            'loss_sc': 0.25,
+            'iter': 20,
+            'step': 20
+        },
+        {
+            'parts/fg_iou': 0.5,
+            'step': 20
+        },
+    ]
+    write_run(tmp_path, '20261123_110000', resumed)
+    paths = plot_curves.find_scalar_logs(str(tmp_path))
+    assert paths == [
+        str(tmp_path / ts / 'vis_data' / 'scalars.json')
+        for ts in ('20261123_101500', '20261123_110000')
+    ]
+    train, val, starts = plot_curves.read_launches(paths)
+    assert train['loss'] == [(5.0, 3.0), (10.0, 2.0), (15.0, 1.5), (20.0, 0.5)]
+    assert val['parts/fg_iou'] == [(10.0, 0.25), (20.0, 0.5)]
+    assert starts == [15.0]
+    plot_curves.main([str(tmp_path)])
+    assert png_size(str(tmp_path / 'curves.png'))[0] == 800
+    # a fresh run in the same work dir (from step 5 again) replaces the old one entirely
+    write_run(tmp_path, '20261124_000000', OLD_RUN)
+    train, val, starts = plot_curves.read_launches(plot_curves.find_scalar_logs(str(tmp_path)))
+    assert train == {'lr': [(5.0, 1e-3)], 'loss': [(5.0, 9.0)], 'loss_old': [(5.0, 9.0)]}
+    assert val == {} and starts == [15.0, 5.0]
+
+
 def test_default_keys_are_the_losses_and_prefixes_may_be_dropped(work_dir):
-    train, val = plot_curves.read_scalars(plot_curves.find_scalar_log(str(work_dir)))
+    # the fixture's two launches both start at step 5: the newer replaces the older entirely
+    train, val, _ = plot_curves.read_launches(plot_curves.find_scalar_logs(str(work_dir)))
     assert plot_curves.select_keys(None, train, val, 'log') == ['loss', 'loss_con', 'loss_sc']
     assert plot_curves.select_keys(['loss_sc', 'fg_iou', 'parts/nmi'], train, val,
                                    'log') == ['loss_sc', 'parts/fg_iou', 'parts/nmi']

@@ -2,9 +2,13 @@
 
     python tools/analysis_tools/plot_curves.py WORK_DIR [--keys loss loss_rec ...] [--out FILE.png]
 
-WORK_DIR is a run's work dir (the newest ``<timestamp>/vis_data/scalars.json`` under it is read)
-or one run's ``<timestamp>`` dir (its ``vis_data/scalars.json``; without one, the other
-``vis_data/*.json`` that MMEngine's LoggerHook writes). Every line of the log is one JSON record:
+WORK_DIR is a run's work dir or one launch's ``<timestamp>`` dir inside it. A work dir holds one
+``<timestamp>/vis_data/scalars.json`` per launch of ``tools/train.py`` (a resumed run adds one);
+they are joined into one curve per key, in launch order, a later launch replacing the records of
+the earlier ones from its first logged step on (what it redid after resuming from a checkpoint);
+later launches are marked by dotted lines. A ``<timestamp>`` dir gives that launch alone (its
+``vis_data/scalars.json``; without one, the other ``vis_data/*.json`` that MMEngine's LoggerHook
+writes). Every line of the log is one JSON record:
 training records hold ``iter``, ``step``, ``lr``, ``loss``, ``loss_*``...; validation records hold
 the metrics (``parts/fg_iou``, ...) and ``step``. Each key gets its own panel, against ``step``
 (the training iteration); validation metrics are drawn with markers. Without ``--keys`` every
@@ -43,23 +47,28 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def find_scalar_log(work_dir: str) -> str:
-    """The scalars log of ``work_dir``: its own ``vis_data``, else its newest run's."""
+def find_scalar_logs(work_dir: str) -> List[str]:
+    """The scalars logs of ``work_dir`` in launch order: its own ``vis_data``, else those of its
+    ``<timestamp>`` launch dirs."""
     if not osp.isdir(work_dir):
         raise UserError(f'work dir not found: {work_dir}')
     own = _vis_data_log(osp.join(work_dir, 'vis_data'))
     if own is not None:
-        return own
+        return [own]
     # <work_dir>/<timestamp>/vis_data/: timestamps (YYYYmmdd_HHMMSS) sort by time; ties by mtime.
-    runs = sorted(
+    launches = sorted(
         glob.glob(osp.join(glob.escape(work_dir), '*', 'vis_data')),
         key=lambda path: (osp.basename(osp.dirname(path)), osp.getmtime(path)))
-    for vis_data in reversed(runs):
-        found = _vis_data_log(vis_data)
-        if found is not None:
-            return found
-    raise UserError(f'no scalars log in {work_dir}: expected vis_data/scalars.json or '
-                    f'<timestamp>/vis_data/scalars.json (written by MMEngine during training)')
+    found = [log for log in map(_vis_data_log, launches) if log is not None]
+    if not found:
+        raise UserError(f'no scalars log in {work_dir}: expected vis_data/scalars.json or '
+                        f'<timestamp>/vis_data/scalars.json (written by MMEngine during training)')
+    return found
+
+
+def find_scalar_log(work_dir: str) -> str:
+    """The newest scalars log of ``work_dir`` (its own ``vis_data``, else its newest launch's)."""
+    return find_scalar_logs(work_dir)[-1]
 
 
 def _vis_data_log(vis_data: str) -> Optional[str]:
@@ -100,6 +109,38 @@ def read_scalars(path: str) -> Tuple[Series, Series]:
     return train, val
 
 
+def read_launches(paths: Sequence[str]) -> Tuple[Series, Series, List[float]]:
+    """(training series, validation series, starts) of the launches logged at ``paths``, oldest
+    first, joined: each launch with training records replaces every earlier record (training or
+    validation) at or after its first training step, which is returned in ``starts`` (for the
+    launches after the first). Launches whose logs hold no scalars are skipped."""
+    train: Series = {}
+    val: Series = {}
+    starts: List[float] = []
+    for path in paths:
+        try:
+            new_train, new_val = read_scalars(path)
+        except UserError:
+            if len(paths) == 1:
+                raise
+            continue  # a launch that stopped before logging anything
+        if new_train:
+            start = min(step for points in new_train.values() for step, _ in points)
+            if train or val:
+                starts.append(start)
+            for series in (train, val):
+                for key in list(series):
+                    series[key] = [(step, v) for step, v in series[key] if step < start]
+                    if not series[key]:
+                        del series[key]
+        for series, new in ((train, new_train), (val, new_val)):
+            for key, points in new.items():
+                series[key] = sorted(series.get(key, []) + points, key=lambda point: point[0])
+    if not train and not val:
+        raise UserError(f'no scalars in {", ".join(paths)}: the run logged nothing yet')
+    return train, val, starts
+
+
 def select_keys(requested: Optional[Sequence[str]], train: Series, val: Series,
                 path: str) -> List[str]:
     """Keys to draw: ``requested`` resolved against the log (exact, or a unique suffix after a
@@ -125,7 +166,12 @@ def select_keys(requested: Optional[Sequence[str]], train: Series, val: Series,
     return keys
 
 
-def plot(keys: Sequence[str], train: Series, val: Series, out: str, title: str) -> None:
+def plot(keys: Sequence[str],
+         train: Series,
+         val: Series,
+         out: str,
+         title: str,
+         starts: Sequence[float] = ()) -> None:
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
@@ -139,6 +185,8 @@ def plot(keys: Sequence[str], train: Series, val: Series, out: str, title: str) 
         if key in val:
             steps, values = zip(*val[key])
             ax.plot(steps, values, marker='o', linewidth=1.0, label='val')
+        for start in starts:
+            ax.axvline(start, color='grey', linestyle=':', linewidth=1.0)
         ax.set_ylabel(key)
         ax.grid(True, alpha=0.3)
         if key in train and key in val:
@@ -160,12 +208,18 @@ def main(argv=None):
     args = parse_args(argv)
     if args.out is not None and not args.out.lower().endswith('.png'):
         raise UserError(f'--out must name a .png file, got {args.out}')
-    path = find_scalar_log(args.work_dir)
-    train, val = read_scalars(path)
-    keys = select_keys(args.keys, train, val, path)
+    paths = find_scalar_logs(args.work_dir)
+    train, val, starts = read_launches(paths)
+    keys = select_keys(args.keys, train, val, ', '.join(paths))
     out = args.out or osp.join(args.work_dir, 'curves.png')
-    plot(keys, train, val, out, title=osp.relpath(path, args.work_dir))
-    print(f'{len(keys)} curve(s) from {path} written to {out}')
+    title = osp.relpath(paths[0], args.work_dir)
+    if len(paths) > 1:
+        title = f'{osp.normpath(args.work_dir)}: {len(paths)} launches joined'
+        if starts:
+            title += f' (later ones from step {", ".join(f"{s:g}" for s in starts)})'
+    plot(keys, train, val, out, title=title, starts=starts)
+    print(f'{len(keys)} curve(s) from {len(paths)} launch(es) ({", ".join(paths)}) '
+          f'written to {out}')
 
 
 if __name__ == '__main__':

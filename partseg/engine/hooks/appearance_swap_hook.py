@@ -14,7 +14,7 @@ from torch import Tensor, nn
 
 from partseg.registry import HOOKS
 from partseg.utils.model_wrapper import unwrap
-from partseg.visualization.part_visualizer import part_palette
+from partseg.visualization import part_palette
 
 
 @contextmanager
@@ -42,7 +42,7 @@ class AppearanceSwapHook(Hook):
     rendered in the shape (part maps) of x_j, so the diagonal is the plain reconstruction of x_i.
     The part-map row blends the argmax of the part logits (upsampled to the image size, as
     ``predict`` does) into the image with opacity ``alpha``, in the colours of
-    :func:`~partseg.visualization.part_visualizer.part_palette`; the background stays untouched.
+    :func:`~partseg.visualization.part_palette`; the background stays untouched.
 
     Images: during training the first N samples of the validation dataset (a fixed set, the same
     in every grid) when the runner has a ``val_dataloader``, otherwise the first N images of the

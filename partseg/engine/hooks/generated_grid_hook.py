@@ -12,7 +12,10 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 
 from partseg.registry import HOOKS
-from partseg.visualization.part_visualizer import part_palette
+from partseg.visualization.palette import part_palette
+from partseg.visualization.part_drawing import (MIN_TILE_SIZE, blend_parts, display_size,
+                                                draw_cross, draw_dot, font_size, legend_strip,
+                                                marker_radius, upsample_image, upsample_labels)
 
 
 def points_to_pixels(points: Tensor, mask_grid: Tensor) -> Tensor:
@@ -32,8 +35,10 @@ class GeneratedGridHook(Hook):
 
     Each sample is two tiles side by side: the generated image, and the image with its part masks
     (argmax of the K+1 masks, background left clear) blended in with ``alpha`` and its points drawn
-    on top (the n_per points of part k as small dots, the part location as a cross, in part k's
-    colour of :func:`~partseg.visualization.part_visualizer.part_palette`). Samples use the fixed
+    on top (the n_per points of part k as dots, the part location as a cross, in part k's colour
+    of :func:`~partseg.visualization.part_palette`). Tiles are at least ``min_tile_size`` pixels
+    (256) on a side: images upsampled bilinearly, masks by nearest neighbour, points mapped to the
+    enlarged pixels. A legend under the grid names each colour. Samples use the fixed
     seeds ``seed .. seed + num_samples - 1`` (``model.generate(seeds=...)``), so successive grids
     show the same noise as training goes on. The grid goes to the runner's visualizer as image
     ``'generated_grid'`` at step ``iter + 1``; with ``LocalVisBackend`` that is
@@ -50,11 +55,13 @@ class GeneratedGridHook(Hook):
         nrow (int): samples per grid row.
         seed (int): seed of the first sample.
         alpha (float): opacity of the part colours over the image, in [0, 1].
-        min_tile_size (int): tiles are enlarged (nearest neighbour, integer factor) to at least
-            this many pixels so the points stay visible on small images.
+        min_tile_size (int): least tile side in pixels; smaller generated images are enlarged so
+            their points and parts can be seen.
     """
 
     priority = 'LOW'
+    LEGEND_NOTE = ('each pair: generated image | its part masks, points (dots) and part '
+                   'locations (crosses)')
 
     def __init__(self,
                  interval: int = 1000,
@@ -62,7 +69,7 @@ class GeneratedGridHook(Hook):
                  nrow: int = 4,
                  seed: int = 0,
                  alpha: float = 0.5,
-                 min_tile_size: int = 128) -> None:
+                 min_tile_size: int = MIN_TILE_SIZE) -> None:
         for key, value in (('interval', interval), ('num_samples', num_samples), ('nrow', nrow),
                            ('min_tile_size', min_tile_size)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -96,49 +103,45 @@ class GeneratedGridHook(Hook):
         return grid
 
     def render(self, out: Dict[str, Tensor]) -> np.ndarray:
-        """Generator outputs -> (rows·T, nrow·2·T, 3) uint8 RGB grid, T the tile size."""
+        """Generator outputs -> (rows·T + legend, nrow·2·T, 3) uint8 RGB grid, T the tile size."""
         images = ((out['image'].detach().float().cpu() + 1) * 127.5).round().clamp(0, 255)
         images = images.to(torch.uint8).permute(0, 2, 3, 1).numpy()  # (B, S, S, 3)
         labels = out['masks'].detach().argmax(1).cpu().numpy()  # (B, K+1, S, S) -> (B, S, S)
         num_parts = out['masks'].shape[1] - 1
         palette = part_palette(num_parts)  # (K+1, 3)
         size = images.shape[1]
-        scale = max(1, math.ceil(self.min_tile_size / size))
+        tile = display_size(size, size, self.min_tile_size)[0]
+        scale = tile / size
         grid_xy = out['mask_grid'].detach().float().cpu()
         points = points_to_pixels(out['points'].detach().float().cpu(), grid_xy) * scale
         centres = points_to_pixels(out['part_locations'].detach().float().cpu(), grid_xy) * scale
 
-        tile = size * scale
         num = images.shape[0]
         rows = math.ceil(num / self.nrow)
         canvas = np.full((rows * tile, self.nrow * 2 * tile, 3), 255, dtype=np.uint8)
         for b in range(num):
-            image = images[b].repeat(scale, 0).repeat(scale, 1)  # (T, T, 3)
-            label = labels[b].repeat(scale, 0).repeat(scale, 1)  # (T, T)
-            colour = palette[label].astype(np.float32)  # (T, T, 3)
-            blend = np.where((label > 0)[..., None], (1 - self.alpha) * image + self.alpha * colour,
-                             image)
-            overlay = Image.fromarray(blend.round().astype(np.uint8))
-            self._draw_points(ImageDraw.Draw(overlay), points[b], centres[b], palette, scale)
+            image = upsample_image(images[b], (tile, tile))  # bilinear
+            label = upsample_labels(labels[b], (tile, tile))  # nearest
+            overlay = Image.fromarray(blend_parts(image, label, palette, self.alpha))
+            self._draw_points(ImageDraw.Draw(overlay), points[b], centres[b], palette, tile)
             top, left = (b // self.nrow) * tile, (b % self.nrow) * 2 * tile
             canvas[top:top + tile, left:left + tile] = image
             canvas[top:top + tile, left + tile:left + 2 * tile] = np.asarray(overlay)
-        return canvas
+        legend = legend_strip(palette, canvas.shape[1], font_size(tile), [
+            'each pair: generated image | its part masks, points (dots) and part locations '
+            '(crosses)'
+        ])
+        return np.concatenate([canvas, legend])
 
     @staticmethod
     def _draw_points(draw: ImageDraw.ImageDraw, points: Tensor, centres: Tensor,
-                     palette: np.ndarray, scale: int) -> None:
+                     palette: np.ndarray, tile: int) -> None:
         """Dots for the (K, n, 2) points, crosses for the (K, 2) part locations, part colours."""
-        radius = max(1, scale // 2)
-        arm = 2 * radius + 1
+        radius = max(2, marker_radius(tile) // 2)
         for k in range(points.shape[0]):
-            colour = tuple(int(c) for c in palette[k + 1])
+            colour = palette[k + 1].tolist()
             for x, y in points[k].tolist():
-                draw.ellipse((x - radius, y - radius, x + radius, y + radius),
-                             fill=colour,
-                             outline=(0, 0, 0))
+                draw_dot(draw, x, y, radius, colour)
+        for k in range(points.shape[0]):
             x, y = centres[k].tolist()
-            draw.line((x - arm, y, x + arm, y), fill=(255, 255, 255), width=max(1, radius))
-            draw.line((x, y - arm, x, y + arm), fill=(255, 255, 255), width=max(1, radius))
-            draw.line((x - arm + 1, y, x + arm - 1, y), fill=colour, width=1)
-            draw.line((x, y - arm + 1, x, y + arm - 1), fill=colour, width=1)
+            draw_cross(draw, x, y, 3 * radius, palette[k + 1].tolist(), max(2, radius // 2 + 1))

@@ -23,8 +23,10 @@ class PartVisualizationHook(Hook):
     ``<show_dir>/test_<n>_<image stem>.png`` at test time and
     ``<show_dir>/{val,train}_<n>_<image stem>_<iteration>.png`` otherwise, where ``<n>`` (4 digits)
     counts the samples drawn in this evaluation and ``_<image stem>`` is left out for in-memory
-    images. With ``interval > 0`` the hook also predicts and draws the current training batch every
-    ``interval`` iterations (model in eval mode, no gradients).
+    images. Each drawing is [image | parts | part map | GT parts] at the original image's size, at
+    least 256 px on the short side (:class:`PartVisualizer` upsamples smaller model inputs), with
+    a legend. With ``interval > 0`` the hook also predicts and draws the current training batch
+    every ``interval`` iterations (model in eval mode, no gradients).
 
     Args:
         num_images (int, optional): samples drawn per evaluation (and per training drawing);

@@ -16,10 +16,15 @@ from torch import nn
 
 from partseg.engine.hooks import PartVisualizationHook
 from partseg.structures import PartDataSample
-from partseg.visualization import PartVisualizer
+from partseg.visualization import PartVisualizer, part_palette
+from partseg.visualization.part_drawing import legend_strip, title_strip
 
 H, W = 32, 24
-LEGEND = PartVisualizer.legend_height(3, 3 * W)  # K = 2: labels bg, 1, 2 below 3 panels
+# a 32 x 24 input is drawn at 256 px on its short side: 341 x 256 panels, 16 px text; titles
+# above, the legend of K = 2 (labels bg, 1, 2) and one note below 3 panels
+TILE_H, TILE_W = round(H * 256 / W), 256
+TOP = title_strip(['image'], TILE_W, 16).shape[0]
+SIZE = (3 * TILE_W, TOP + TILE_H + legend_strip(part_palette(2), 3 * TILE_W, 16, ['x']).shape[0])
 _names = itertools.count()
 
 
@@ -96,12 +101,20 @@ def test_test_loop_writes_overlays_into_work_dir_show_dir(tmp_path):
     runner = make_test_runner(tmp_path, dict(show_dir='overlays', num_images=3))
     assert runner.test() == dict(count=4)
     sizes = png_sizes(tmp_path / 'overlays')
-    assert sizes == {f'test_000{i}_cat_{i}.png': (3 * W, H + LEGEND) for i in range(3)}
-    # the overlay shows part 2 (right half of the bright square) of cat_1 in its blend colour
+    assert sizes == {f'test_000{i}_cat_{i}.png': SIZE for i in range(3)}
+    # the overlay shows part 2 (right half of the bright square) of cat_1 in its blend colour;
+    # input pixel (row, col) is drawn around (row + 0.5, col + 0.5) * 256 / 24
     drawing = np.asarray(Image.open(tmp_path / 'overlays' / 'test_0001_cat_1.png').convert('RGB'))
+
+    def at(row, col):
+        return drawing[TOP + int((row + 0.5) * TILE_W / W), TILE_W + int((col + 0.5) * TILE_W / W)]
+
     # 0.8 * 230 + 0.2 * (60, 180, 75): part 2's colour over the bright square
-    np.testing.assert_array_equal(drawing[10, W + 17], [196, 220, 199])
-    np.testing.assert_array_equal(drawing[10, W + 1], [20, 20, 20])  # background untouched
+    np.testing.assert_array_equal(at(10, 17), [196, 220, 199])
+    np.testing.assert_array_equal(at(10, 1), [20, 20, 20])  # background untouched
+    # cat_2's square is one pixel further right: its drawing differs where the square moved
+    other = np.asarray(Image.open(tmp_path / 'overlays' / 'test_0002_cat_2.png').convert('RGB'))
+    assert (other != drawing).any(-1).mean() > 0.01
     # nothing went to the vis backend
     assert not os.path.exists(os.path.join(runner.log_dir, 'vis_data', 'vis_image'))
 
@@ -117,7 +130,7 @@ def test_without_show_dir_drawings_go_to_the_vis_backend(tmp_path):
     runner = make_test_runner(tmp_path, dict(num_images=2))
     runner.test()
     sizes = png_sizes(os.path.join(runner.log_dir, 'vis_data', 'vis_image'))
-    assert sizes == {f'test_000{i}_cat_{i}_0.png': (3 * W, H + LEGEND) for i in range(2)}
+    assert sizes == {f'test_000{i}_cat_{i}_0.png': SIZE for i in range(2)}
 
 
 def batch_of(indices) -> dict:
