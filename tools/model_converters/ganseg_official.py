@@ -77,7 +77,7 @@ def _count_blocks(state: StateDict, prefix: str) -> int:
 
 
 def _mlp(state: StateDict, official: str, ours: str, source: str) -> StateDict:
-    """Official ``[LinearLeakyReLU] * n + [Linear]`` -> partseg ``Linear, LeakyReLU, ..., Linear``."""
+    """Official ``[LinearLeakyReLU] * n + [Linear]`` -> ``Linear, LeakyReLU, ..., Linear``."""
     n_hidden = _count_blocks(state, official) - 1
     out = OrderedDict()
     for i in range(n_hidden):

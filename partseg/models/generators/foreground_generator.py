@@ -1,7 +1,6 @@
 """Foreground generator (level 3), He et al. 2022 Eq. (7)-(8)."""
 from typing import Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 

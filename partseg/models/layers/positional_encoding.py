@@ -132,7 +132,7 @@ class RelativePositionalEncoding(nn.Module):
         if n != self.num_points:
             raise ValueError(f'expected {self.num_points} points, got {n}')
         h, w, _ = grid.shape
-        # (y, x) order per point, channels first: (B, N, H, W, 2) -> (B, N, 2, H, W) -> (B, 2N, H, W)
+        # (y, x) order per point, channels first: (B, N, H, W, 2) -> (B, 2N, H, W)
         diff = grid.flip(-1)[None, None] - points.flip(-1)[:, :, None, None, :]
         diff = diff.permute(0, 1, 4, 2, 3).reshape(b, 2 * n, h, w).contiguous()  # NCHW memory
         weight = self.fc.weight.view(-1, n, 2).flip(-1).reshape(-1, 2 * n, 1, 1)  # same order
