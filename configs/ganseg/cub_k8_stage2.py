@@ -17,3 +17,5 @@ train_dataloader = dict(
         _base_.pairs_dataloader.dataset, num_parts=num_parts, checkpoint=stage1_checkpoint))
 val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
+# the official test_seg.py IoU: I / (U + 1e-6) per image (an image with an empty union scores 0)
+test_evaluator = [dict(type='ForegroundIoUMetric', smooth=1e-6)]
