@@ -17,7 +17,7 @@ train_dataloader = dict(
         _base_.pairs_dataloader.dataset, num_parts=num_parts, checkpoint=stage1_checkpoint))
 val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
-# centroids on the official test_seg.py grid (linspace(0, image_size, S)): it changes a fit without bias
+# centroids on the official test_seg.py grid linspace(0, image_size, S) (matters without bias)
 test_evaluator = [
     dict(type='LandmarkRegressionMetric', fit='no_bias', centroid_grid='linspace'),
     dict(type='PartNMIARIMetric', split='test'),
