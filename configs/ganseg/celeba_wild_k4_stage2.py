@@ -17,8 +17,14 @@ train_dataloader = dict(
         _base_.pairs_dataloader.dataset, num_parts=num_parts, checkpoint=stage1_checkpoint))
 val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
-# centroids on the official test_seg.py grid linspace(0, image_size, S) (matters without bias)
+# the official test_seg.py regression: centroids on its grid linspace(0, image_size, S) (this
+# matters without bias) and X^T X + I where X^T X cannot be inverted
 test_evaluator = [
-    dict(type='LandmarkRegressionMetric', fit='no_bias', centroid_grid='linspace'),
+    dict(
+        type='LandmarkRegressionMetric',
+        fit='no_bias',
+        centroid_grid='linspace',
+        ridge_lambda=1.0,
+        ridge_scale='absolute'),
     dict(type='PartNMIARIMetric', split='test'),
 ]

@@ -59,6 +59,9 @@ class LandmarkRegressionMetric(BaseMetric):
         ridge_lambda: ridge strength of the fallback for a singular or ill-conditioned
             ``X^T X``, relative to its mean diagonal entry (a warning names the landmarks).
         max_condition: condition number above which ``X^T X`` counts as ill-conditioned.
+        ridge_scale: ``'relative'`` (default; λ = ridge_lambda x the mean diagonal of X^T X) or
+            ``'absolute'`` (λ = ridge_lambda; with ``ridge_lambda=1`` the official GANSeg
+            ``X^T X + I`` fallback).
         report_baselines: also report ``<key>_mean_baseline``, the score of predicting every
             test image's landmarks at the mean train landmark position.
         centroid_grid: pixel coordinates of the centroids (Eq. 8), normalised by the map size:
@@ -82,6 +85,7 @@ class LandmarkRegressionMetric(BaseMetric):
                  report_baselines: bool = True,
                  error_frame: str = 'ori_shape',
                  centroid_grid: str = 'centres',
+                 ridge_scale: str = 'relative',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -105,6 +109,10 @@ class LandmarkRegressionMetric(BaseMetric):
             raise ValueError(f'LandmarkRegressionMetric: centroid_grid must be one of '
                              f'{CENTROID_GRIDS}, got {centroid_grid!r}')
         self.centroid_grid = centroid_grid
+        if ridge_scale not in ('relative', 'absolute'):
+            raise ValueError(f"LandmarkRegressionMetric: ridge_scale must be 'relative' or "
+                             f"'absolute', got {ridge_scale!r}")
+        self.ridge_scale = ridge_scale
         self.fit = fit
         self.mode = mode
         self.ridge_lambda = float(ridge_lambda)
@@ -185,7 +193,8 @@ class LandmarkRegressionMetric(BaseMetric):
             vis_train,
             fit=self.fit,
             ridge_lambda=self.ridge_lambda,
-            max_condition=self.max_condition)
+            max_condition=self.max_condition,
+            ridge_scale=self.ridge_scale)
         if model.ill_conditioned.any():
             ill = np.flatnonzero(model.ill_conditioned)
             print_log(
