@@ -23,3 +23,5 @@ train_dataloader = dict(
         stage1_config=stage1_config))
 val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
+# the official test_seg.py IoU: I / (U + 1e-6) per image (an image with an empty union scores 0)
+test_evaluator = [dict(type='ForegroundIoUMetric', smooth=1e-6)]

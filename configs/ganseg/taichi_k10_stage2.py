@@ -24,3 +24,16 @@ train_dataloader = dict(
         stage1_config=stage1_config))
 val_dataloader = None  # no validation while training (val_cfg = None in the stage-2 base)
 val_evaluator = None
+# the official test_seg.py regression: centroids on its grid linspace(0, image_size, S) and
+# X^T X + I where X^T X cannot be inverted
+test_evaluator = [
+    dict(
+        type='LandmarkRegressionMetric',
+        fit='bias',
+        mode='mae_sum',
+        error_frame='ori_shape',
+        centroid_grid='linspace',
+        ridge_lambda=1.0,
+        ridge_scale='absolute'),
+    dict(type='PartNMIARIMetric', split='test'),
+]

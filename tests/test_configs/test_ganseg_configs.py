@@ -204,3 +204,18 @@ def test_synthetic_stage2_segmenter_trains():
     losses = segmenter(**data, mode='loss')
     assert {'decode.loss_ce', 'decode.loss_dice'} <= set(losses)
     assert all(torch.isfinite(losses[key]) for key in ('decode.loss_ce', 'decode.loss_dice'))
+
+
+def test_segmenter_default_is_torchvision_head_and_mmseg_aspp_one_override_away():
+    from partseg.models.decode_heads import ProjectedASPPHead
+    cfg = Config.fromfile(osp.join(CONFIG_DIR, 'cub_k8_stage2.py'))
+    head = cfg.model.decode_head
+    assert head.type == 'partseg.ProjectedASPPHead' and head.dropout_ratio == 0.0
+    cfg.merge_from_dict({
+        'model.decode_head.type': 'ASPPHead',
+        'model.decode_head.dropout_ratio': 0.1
+    })
+    with DefaultScope.overwrite_default_scope('partseg'):
+        model = MODELS.build(cfg.model)
+    assert type(model.decode_head).__name__ == 'ASPPHead'
+    assert not isinstance(model.decode_head, ProjectedASPPHead)

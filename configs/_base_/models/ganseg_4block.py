@@ -15,8 +15,10 @@
 #   concentration loss averaged over the K parts with lambda = C_con * K (Eq. 26, Table 4) | summed
 #   area loss: minimum area pi (tau S / 2)^2 | the heatmap's area (Eq. 17)
 #   concentration and area losses every 2nd G step | every step
-# grid_type 'centres' puts the image pixels at the project's pixel centres, which 2x upsampling
-# preserves exactly (the official 'linspace' grid is an option).
+#   grid_type 'linspace' (official grid: linspace(-1, 1, S) extended by the margin) | 'centres'
+#     (pixel centres, Eq. 12; exact under 2x upsampling)
+# With these choices converted official weights (tools/model_converters/ganseg_official.py)
+# give the official images and masks (docs/ganseg.md, "Parity with the official code").
 # K is set by the experiment configs, in one place: model.num_parts (GANSeg passes it to the
 # generator).
 model = dict(
@@ -42,7 +44,7 @@ model = dict(
         scale_type='mean_abs',
         heatmap_type='linear',
         bg_position_mode='horizontal',
-        grid_type='centres',
+        grid_type='linspace',
         margin=10,  # Eq. (12)
         rgb_head='conv3x3x2',
         norm_cfg=dict(type='BN', affine=False),  # 'SyncBN' for multi-GPU training

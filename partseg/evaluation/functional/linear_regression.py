@@ -10,6 +10,7 @@ from typing import NamedTuple, Tuple
 import numpy as np
 
 FIT_MODES = ('no_bias', 'standardized', 'bias')
+RIDGE_SCALES = ('relative', 'absolute')
 
 # A standard deviation below this is treated as zero (the column is constant): scale 1 instead,
 # as scikit-learn's StandardScaler does.
@@ -82,7 +83,8 @@ def fit_linear_regression(x: np.ndarray,
                           mask: np.ndarray,
                           fit: str = 'no_bias',
                           ridge_lambda: float = 1e-6,
-                          max_condition: float = 1e10) -> LinearRegressionFit:
+                          max_condition: float = 1e10,
+                          ridge_scale: str = 'relative') -> LinearRegressionFit:
     """Landmark regressor, He et al. 2022 Sec. 4.1: normal equations ``X^T X W = X^T Y`` per group.
 
     ``x`` (n, D) inputs (flattened part centroids), ``y`` (n, M, T) targets grouped by landmark,
@@ -92,11 +94,15 @@ def fit_linear_regression(x: np.ndarray,
     population std over its rows, a no-bias fit, then de-standardised; a constant column keeps
     scale 1) or ``'bias'`` (a column of ones appended). A group whose Gram matrix ``X^T X`` is
     singular or has condition number above ``max_condition`` is solved as ridge regression with
-    ``lambda = ridge_lambda * trace(X^T X) / D'`` (relative, so unit-free); the returned
+    ``lambda = ridge_lambda * trace(X^T X) / D'`` (``ridge_scale='relative'``, unit-free) or
+    ``lambda = ridge_lambda`` (``'absolute'``: the official GANSeg ``test_seg.py`` solves
+    ``(X^T X + I)`` when ``X^T X`` cannot be inverted, i.e. ``ridge_lambda=1``); the returned
     ``ill_conditioned`` flags say which.
     """
     if fit not in FIT_MODES:
         raise ValueError(f'fit must be one of {FIT_MODES}, got {fit!r}')
+    if ridge_scale not in RIDGE_SCALES:
+        raise ValueError(f'ridge_scale must be one of {RIDGE_SCALES}, got {ridge_scale!r}')
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     mask = np.asarray(mask, dtype=bool)
@@ -124,7 +130,8 @@ def fit_linear_regression(x: np.ndarray,
     ill = ~np.isfinite(condition) | (condition > max_condition)
     size = gram.shape[-1]
     diag_mean = np.trace(gram, axis1=1, axis2=2) / size  # (M,)
-    lam = ridge_lambda * np.where(diag_mean > 0, diag_mean, 1.0) * ill  # (M,), 0 where well posed
+    scale = np.where(diag_mean > 0, diag_mean, 1.0) if ridge_scale == 'relative' else 1.0
+    lam = ridge_lambda * scale * ill  # (M,), 0 where well posed
     weight = np.linalg.solve(gram + lam[:, None, None] * np.eye(size), moment)  # (M, D', T)
     return LinearRegressionFit(weight, x_mean, x_scale, y_mean, y_scale, fit == 'bias', condition,
                                ill, lam)

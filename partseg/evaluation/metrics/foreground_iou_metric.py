@@ -19,7 +19,9 @@ class ForegroundIoUMetric(BaseMetric):
 
     The predicted foreground is ``pred_sem_seg != 0``; each image's IoU with the bool
     ``gt_fg_mask`` is averaged over images (``fg_iou``, a fraction). An image whose predicted and
-    GT foregrounds are both empty has an empty union and scores 1.0 (a perfect match). A
+    GT foregrounds are both empty has an empty union and scores 1.0 (a perfect match); with
+    ``smooth=1e-6`` every image scores ``|pred & gt| / (|pred | gt| + 1e-6)`` as the official
+    GANSeg ``test_seg.py`` (an empty union scores 0; the GANSeg configs' choice). A
     prediction at another resolution than the GT mask (mmseg's ``EncoderDecoder`` resizes to
     ``ori_shape``) is resized to the mask by nearest neighbour at pixel centres.
 
@@ -42,6 +44,7 @@ class ForegroundIoUMetric(BaseMetric):
                  ellipse_axes: Tuple[float, float] = (0.35, 0.35),
                  report_baselines: bool = True,
                  split: Optional[str] = None,
+                 smooth: Optional[float] = None,
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -53,6 +56,9 @@ class ForegroundIoUMetric(BaseMetric):
         if split is not None and split not in SPLITS:
             raise ValueError(f'ForegroundIoUMetric: split must be None or one of {SPLITS}, '
                              f'got {split!r}')
+        if smooth is not None and not smooth >= 0:
+            raise ValueError(f'ForegroundIoUMetric: smooth must be None or >= 0, got {smooth!r}')
+        self.smooth = smooth
         self.ellipse_axes = axes
         self.report_baselines = report_baselines
         self.split = split
@@ -76,12 +82,12 @@ class ForegroundIoUMetric(BaseMetric):
             if pred.shape[-2:] != gt.shape:
                 # nearest at pixel centres, as ResizeParts: (1, h, w) -> (1, H, W)
                 pred = F.interpolate(pred[None].float(), size=gt.shape, mode='nearest-exact')[0]
-            result = dict(iou=mask_iou(pred[0] != 0, gt).item())
+            result = dict(iou=mask_iou(pred[0] != 0, gt, self.smooth).item())
             if self.report_baselines:
                 h, w = gt.shape
                 ellipse = centred_ellipse_mask(h, w, self.ellipse_axes, device=gt.device)
-                result['all_foreground_iou'] = mask_iou(torch.ones_like(gt), gt).item()
-                result['centred_ellipse_iou'] = mask_iou(ellipse, gt).item()
+                result['all_foreground_iou'] = mask_iou(torch.ones_like(gt), gt, self.smooth).item()
+                result['centred_ellipse_iou'] = mask_iou(ellipse, gt, self.smooth).item()
             self.results.append(result)
 
     def _selected(self, sample: dict) -> bool:

@@ -22,6 +22,7 @@ MODES = {
     'l2_sum': 'keypoint_l2_sum',
 }
 FRAMES = ('img_shape', 'ori_shape')
+CENTROID_GRIDS = ('centres', 'linspace')
 
 
 @METRICS.register_module()
@@ -58,8 +59,16 @@ class LandmarkRegressionMetric(BaseMetric):
         ridge_lambda: ridge strength of the fallback for a singular or ill-conditioned
             ``X^T X``, relative to its mean diagonal entry (a warning names the landmarks).
         max_condition: condition number above which ``X^T X`` counts as ill-conditioned.
+        ridge_scale: ``'relative'`` (default; λ = ridge_lambda x the mean diagonal of X^T X) or
+            ``'absolute'`` (λ = ridge_lambda; with ``ridge_lambda=1`` the official GANSeg
+            ``X^T X + I`` fallback).
         report_baselines: also report ``<key>_mean_baseline``, the score of predicting every
             test image's landmarks at the mean train landmark position.
+        centroid_grid: pixel coordinates of the centroids (Eq. 8), normalised by the map size:
+            ``'centres'`` (default; pixel j at ``(j + 0.5) / S``, the project's convention) or
+            ``'linspace'`` (pixel j at ``j / (S - 1)``: the official GANSeg ``test_seg.py`` grid
+            ``linspace(0, image_size, S)`` up to a scale, which a regression absorbs; the offset
+            between the two changes a fit without bias).
         error_frame: pixel frame of the summed errors (``mae_sum``/``l2_sum``):
             ``'ori_shape'`` (default; the original image, as published Taichi numbers at
             256 px) or ``'img_shape'`` (the network input). Unused by ``normalized_error``,
@@ -75,6 +84,8 @@ class LandmarkRegressionMetric(BaseMetric):
                  max_condition: float = 1e10,
                  report_baselines: bool = True,
                  error_frame: str = 'ori_shape',
+                 centroid_grid: str = 'centres',
+                 ridge_scale: str = 'relative',
                  collect_device: str = 'cpu',
                  prefix: Optional[str] = None,
                  collect_dir: Optional[str] = None) -> None:
@@ -94,12 +105,32 @@ class LandmarkRegressionMetric(BaseMetric):
         if not max_condition > 1:
             raise ValueError(f'LandmarkRegressionMetric: max_condition must be > 1, '
                              f'got {max_condition!r}')
+        if centroid_grid not in CENTROID_GRIDS:
+            raise ValueError(f'LandmarkRegressionMetric: centroid_grid must be one of '
+                             f'{CENTROID_GRIDS}, got {centroid_grid!r}')
+        self.centroid_grid = centroid_grid
+        if ridge_scale not in ('relative', 'absolute'):
+            raise ValueError(f"LandmarkRegressionMetric: ridge_scale must be 'relative' or "
+                             f"'absolute', got {ridge_scale!r}")
+        self.ridge_scale = ridge_scale
         self.fit = fit
         self.mode = mode
         self.ridge_lambda = float(ridge_lambda)
         self.max_condition = float(max_condition)
         self.report_baselines = report_baselines
         self.error_frame = error_frame
+
+    def centroids(self, maps: torch.Tensor) -> torch.Tensor:
+        """(B, K, H, W) part maps -> (B, K, 2) centroids (x, y) on ``centroid_grid``."""
+        if self.centroid_grid == 'centres':
+            return part_centroids(maps)
+        b, k, h, w = maps.shape
+        ys = torch.linspace(0, 1, h, dtype=maps.dtype, device=maps.device)
+        xs = torch.linspace(0, 1, w, dtype=maps.dtype, device=maps.device)
+        grid = torch.stack(torch.meshgrid(xs, ys, indexing='xy'), dim=-1).view(h * w, 2)
+        flat = maps.reshape(b, k, h * w)
+        # the official normalisation: mass + 1e-6
+        return flat @ grid / (flat.sum(-1, keepdim=True) + 1e-6)  # (B, K, 2)
 
     def process(self, data_batch, data_samples: Sequence[dict]) -> None:
         """Reduce each sample to its centroids (K, 2), landmarks (N, 2) and normalisers."""
@@ -114,7 +145,7 @@ class LandmarkRegressionMetric(BaseMetric):
                 raise ValueError(f"{name}: 'seg_logits' must be (K+1, H, W) with K >= 1, "
                                  f'got {tuple(logits.shape)}')
             maps = logits.softmax(0)[None, 1:]  # (K+1, H, W) -> (1, K, H, W)
-            centroids = part_centroids(maps)[0]  # (1, K, 2) -> (K, 2), normalised (x, y)
+            centroids = self.centroids(maps)[0]  # (1, K, 2) -> (K, 2), normalised (x, y)
             h, w = get_image_size(sample, 'img_shape', name)
             size = np.array([w, h], dtype=np.float64)
             landmarks, visible = get_landmarks(sample, name)
@@ -162,7 +193,8 @@ class LandmarkRegressionMetric(BaseMetric):
             vis_train,
             fit=self.fit,
             ridge_lambda=self.ridge_lambda,
-            max_condition=self.max_condition)
+            max_condition=self.max_condition,
+            ridge_scale=self.ridge_scale)
         if model.ill_conditioned.any():
             ill = np.flatnonzero(model.ill_conditioned)
             print_log(

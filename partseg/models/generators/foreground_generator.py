@@ -1,13 +1,12 @@
 """Foreground generator (level 3), He et al. 2022 Eq. (7)-(8)."""
 from typing import Optional, Sequence
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.models.layers import (RelativePositionalEncoding, SPADEResBlock,
                                    check_feature_map_sizes, check_margin, crop_margin, margin_grid,
-                                   upsample_and_crop, upsample_flags)
+                                   part_style_map, upsample_and_crop, upsample_flags)
 from partseg.registry import MODELS
 
 
@@ -83,7 +82,7 @@ class ForegroundGenerator(nn.Module):
         part_masks = masks[:, 1:]  # (B, K+1, S_m, S_m) -> (B, K, S_m, S_m)
         for size, block, upsample in zip(self.feature_map_sizes, self.blocks, self.upsample_after):
             resized = self.part_masks_at(part_masks, size)  # (B, K, S+2m, S+2m)
-            w_fg = torch.einsum('bkhw,bke->behw', resized, part_embeddings)  # (B, D_emb, ..)
+            w_fg = part_style_map(resized, part_embeddings)  # (B, D_emb, S+2m, S+2m)
             x = block(x, w_fg)  # (B, C_i, S+2m, S+2m) -> (B, C_i+1, S+2m, S+2m)
             if upsample:
                 x = upsample_and_crop(x, self.margin)  # -> (B, C_i+1, 2S+2m, 2S+2m)

@@ -6,8 +6,9 @@ from torch import Tensor, nn
 
 from partseg.models.layers import (PartHeatmaps, RelativePositionalEncoding, SPADEResBlock,
                                    check_feature_map_sizes, check_margin, crop_margin, margin_grid,
-                                   upsample_and_crop, upsample_flags)
+                                   part_style_map, upsample_and_crop, upsample_flags)
 from partseg.registry import MODELS
+from partseg.utils.precision import to_full_precision
 
 
 @MODELS.register_module()
@@ -86,10 +87,12 @@ class MaskGenerator(nn.Module):
         for size, block, upsample in zip(self.feature_map_sizes, self.blocks, self.upsample_after):
             grid = self.grid(size, device, dtype)
             heatmaps = self.heatmaps(part_locations, part_scales, grid)  # (B, K, S+2m, S+2m)
-            w_mask = torch.einsum('bkhw,bke->behw', heatmaps, part_embeddings)  # (B, D_emb, ..)
+            w_mask = part_style_map(heatmaps, part_embeddings)  # (B, D_emb, S+2m, S+2m)
             x = block(x, w_mask)  # (B, C_i, S+2m, S+2m) -> (B, C_i+1, S+2m, S+2m)
             if upsample:
                 x = upsample_and_crop(x, self.margin)  # -> (B, C_i+1, 2S+2m, 2S+2m)
-        # softmax in fp32 also under autocast (a no-op cast otherwise)
-        masks = crop_margin(x, self.margin).float().softmax(dim=1)  # (B, K+1, S, S)
+        # softmax in fp32 also under autocast (fp32 / fp64 logits are left as they are), over the
+        # channels in the official order (background last): its masks bitwise in fp32
+        logits = to_full_precision(crop_margin(x, self.margin)).roll(-1, dims=1)  # bg last
+        masks = logits.softmax(dim=1).roll(1, dims=1)  # (B, K+1, S, S), background first
         return masks, crop_margin(heatmaps, self.margin)

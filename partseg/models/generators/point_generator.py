@@ -90,7 +90,8 @@ class PointGenerator(nn.Module):
         if self.scale_type == 'std':
             # vector_norm has a zero-safe gradient when all points of a part coincide
             return torch.linalg.vector_norm(offsets, dim=(2, 3)) / (self.n_per - 1)**0.5
-        return offsets.abs().mean((2, 3))  # (B, K, n_per, 2) -> (B, K)
+        # summed in the official (y, x) order: its τ_k bitwise in fp32
+        return offsets.flip(-1).abs().mean((2, 3))  # (B, K, n_per, 2) -> (B, K)
 
     @full_precision_forward  # coordinates in fp32 also under autocast (two small MLPs)
     def forward(self, z_point: Tensor, z_app: Tensor) -> Dict[str, Tensor]:

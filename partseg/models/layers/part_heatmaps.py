@@ -1,4 +1,5 @@
-"""Part heatmaps, He et al. 2022 Eq. (4) (Gaussian) and the official code's linear cone."""
+"""Part heatmaps, He et al. 2022 Eq. (4) (Gaussian) and the official code's linear cone; the
+embedding-weighted sum of part maps of Eq. (6)-(7)."""
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
@@ -32,5 +33,20 @@ class PartHeatmaps(nn.Module):
         if self.heatmap_type == 'gaussian':
             sq_dist = diff.pow(2).sum(-1)  # (B, K, H, W, 2) -> (B, K, H, W)
             return (-sq_dist / (scales.pow(2) + self.eps)).exp()
-        dist = diff.norm(dim=-1)  # (B, K, H, W, 2) -> (B, K, H, W)
+        # the norm over (Δy, Δx), the official order: its cones bitwise in fp32
+        dist = diff.flip(-1).norm(dim=-1)  # (B, K, H, W, 2) -> (B, K, H, W)
         return (1 - dist / (scales + self.eps)).clamp(min=0)
+
+
+def part_style_map(maps: Tensor, embeddings: Tensor) -> Tensor:
+    """Style map of SPADE, He et al. 2022 Eq. (6)-(7): ``W = Σ_k M_k w_k``.
+
+    ``maps`` (B, K, H, W) part maps (heatmaps H_k for the masks, masks M_k for the foreground),
+    ``embeddings`` (B, K, D) part embeddings w_k -> (B, D, H, W). The parts are added one after
+    the other, k = 1 .. K: the official code's summation order (bitwise its result in fp32)
+    without its (B, K, D, H, W) intermediate.
+    """
+    style = maps[:, 0, None] * embeddings[:, 0, :, None, None]  # (B, D, H, W)
+    for k in range(1, maps.shape[1]):
+        style = style + maps[:, k, None] * embeddings[:, k, :, None, None]
+    return style

@@ -51,10 +51,14 @@ def margin_grid(height: int,
                          f'got ({height}, {width})')
 
     def axis(size: int) -> Tensor:
-        j = torch.arange(-margin, size + margin, device=device, dtype=dtype)
         if grid_type == 'centres':
+            j = torch.arange(-margin, size + margin, device=device, dtype=dtype)
             return -1 + (2 * j + 1) / size
-        return -1 + 2 * j / (size - 1)
+        # the official construction, op for op (bitwise its grid): the end point is 1 plus m
+        # steps of linspace(-1, 1, W), then linspace(-end, end, W + 2m)
+        inner = torch.linspace(-1, 1, size, dtype=dtype)
+        end = float(1 + (inner[1] - inner[0]) * margin)
+        return torch.linspace(-end, end, size + 2 * margin, device=device, dtype=dtype)
 
     grid_y, grid_x = torch.meshgrid(axis(height), axis(width), indexing='ij')
     return torch.stack((grid_x, grid_y), dim=-1)  # (H+2m, W+2m, 2)
@@ -96,9 +100,14 @@ class RelativePositionalEncoding(nn.Module):
     """Relative positional encoding, He et al. 2022 Eq. (5): ``[sin(πFC(p - x)), cos(πFC(p - x))]``.
 
     The pixel-minus-point differences ``p - x_i`` of all N points are stacked into 2N channels
-    (point-major: ``(x_1, y_1, x_2, y_2, ...)``), mapped by a linear layer without activation to
-    C/2 channels (the official code's 1x1 convolution), scaled by π and encoded by sin and cos.
-    Only differences enter, so moving every point by Δ shifts the tensor by Δ (appendix E).
+    (point-major: ``(x_1, y_1, x_2, y_2, ...)``, the layout of ``fc.weight``), mapped by a linear
+    layer without activation to C/2 channels, scaled by π and encoded by sin and cos. Only
+    differences enter, so moving every point by Δ shifts the tensor by Δ (appendix E).
+
+    The linear layer runs as the official code's 1x1 convolution over channels-first differences,
+    each point's y term before its x term (the official (row, column) order): the same sum in the
+    same order, so converted official weights (``tools/model_converters/ganseg_official.py``)
+    reproduce its start tensors bitwise in fp32.
 
     Args:
         num_points (int): N, the points the encoding is relative to (n_per·K for masks, K for the
@@ -122,8 +131,10 @@ class RelativePositionalEncoding(nn.Module):
         b, n, _ = points.shape
         if n != self.num_points:
             raise ValueError(f'expected {self.num_points} points, got {n}')
-        diff = grid[None, :, :, None, :] - points[:, None, None, :, :]  # (B, H, W, N, 2)
-        diff = diff.flatten(3)  # (B, H, W, N, 2) -> (B, H, W, 2N)
-        phase = math.pi * self.fc(diff)  # (B, H, W, C/2)
-        encoding = torch.cat((phase.sin(), phase.cos()), dim=-1)  # (B, H, W, C)
-        return encoding.permute(0, 3, 1, 2).contiguous()  # (B, H, W, C) -> (B, C, H, W)
+        h, w, _ = grid.shape
+        # (y, x) order per point, channels first: (B, N, H, W, 2) -> (B, 2N, H, W)
+        diff = grid.flip(-1)[None, None] - points.flip(-1)[:, :, None, None, :]
+        diff = diff.permute(0, 1, 4, 2, 3).reshape(b, 2 * n, h, w).contiguous()  # NCHW memory
+        weight = self.fc.weight.view(-1, n, 2).flip(-1).reshape(-1, 2 * n, 1, 1)  # same order
+        phase = F.conv2d(diff, weight, self.fc.bias) * math.pi  # (B, C/2, H, W)
+        return torch.cat((phase.sin(), phase.cos()), dim=1)  # (B, C, H, W)

@@ -39,7 +39,7 @@ class AreaLoss(nn.Module):
             return heatmaps.sum((2, 3))  # (B, K, H, W) -> (B, K)
         h, w = grid_hw
         centers = points.mean(2, keepdim=True)  # (B, K, n, 2) -> (B, K, 1, 2)
-        tau = (points - centers).abs().mean((2, 3))  # (B, K)
+        tau = (points - centers).flip(-1).abs().mean((2, 3))  # (B, K), the official (y, x) order
         return math.pi * (tau * math.sqrt(h * w) / 2).pow(2)
 
     @full_precision_forward

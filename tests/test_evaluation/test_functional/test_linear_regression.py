@@ -71,3 +71,17 @@ def test_bad_inputs_raise():
         fit_linear_regression(X, Y, ALL, fit='lasso')
     with pytest.raises(ValueError, match='disagree'):
         fit_linear_regression(X, Y[:2], ALL)
+
+
+def test_absolute_ridge_is_the_official_plus_identity_fallback():
+    """Official test_seg.py: beta = (X^T X + I)^-1 X^T y when X^T X cannot be inverted."""
+    x = np.array([[1.0, 1.0], [2.0, 2.0], [3.0, 3.0]])  # duplicate columns: singular X^T X
+    y = np.array([[1.0], [2.0], [4.0]])[:, None, :]  # (n, M=1, T=1)
+    mask = np.ones((3, 1), dtype=bool)
+    model = fit_linear_regression(x, y, mask, ridge_lambda=1.0, ridge_scale='absolute')
+    # hand values: X^T X = [[14, 14], [14, 14]], X^T y = [17, 17]; (X^T X + I) beta = X^T y
+    # -> beta_1 = beta_2 = 17 / 29
+    np.testing.assert_allclose(model.weight[0, :, 0], [17 / 29, 17 / 29], rtol=1e-12)
+    assert model.ill_conditioned[0]
+    with pytest.raises(ValueError, match='ridge_scale'):
+        fit_linear_regression(x, y, mask, ridge_scale='constant')

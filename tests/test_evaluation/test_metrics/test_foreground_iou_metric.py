@@ -148,3 +148,25 @@ def test_split_bad_inputs_raise_one_line_errors(make_sample):
     metric.process(None, [make_sample(split='train', pred=PRED_A).to_dict()])
     with pytest.raises(ValueError, match="no samples with regression_split 'test' were processed"):
         metric.compute_metrics(metric.results)
+
+
+def test_official_smoothing_scores_empty_union_zero():
+    from mmengine.structures import PixelData
+
+    from partseg.evaluation.metrics import ForegroundIoUMetric
+    from partseg.structures import PartDataSample
+    samples = []
+    for pred_fg, gt_fg in ((True, True), (False, False)):
+        sample = PartDataSample()
+        sample.pred_sem_seg = PixelData(data=torch.full((1, 2, 2), int(pred_fg)))
+        sample.gt_fg_mask = PixelData(data=torch.full((1, 2, 2), gt_fg))
+        samples.append(sample.to_dict())
+    official = ForegroundIoUMetric(smooth=1e-6, report_baselines=False)
+    official.process({}, samples)
+    assert official.compute_metrics(official.results)['fg_iou'] == pytest.approx(
+        (4 / (4 + 1e-6) + 0.0) / 2, abs=1e-12)
+    default = ForegroundIoUMetric(report_baselines=False)
+    default.process({}, samples)
+    assert default.compute_metrics(default.results)['fg_iou'] == 1.0
+    with pytest.raises(ValueError, match='smooth'):
+        ForegroundIoUMetric(smooth=-1.0)

@@ -174,3 +174,21 @@ def test_bad_samples_raise_one_line_errors(make_sample):
 def test_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         LandmarkRegressionMetric(**kwargs)
+
+
+def test_official_centroid_grid_hand_values():
+    """Official test_seg.py mask2keypoints: grid linspace(0, S, S), mass + 1e-6 (here / S)."""
+    from partseg.evaluation.metrics import LandmarkRegressionMetric
+    maps = torch.zeros(1, 2, 4, 4, dtype=torch.float64)
+    maps[0, 0, 1, 2] = 1.0  # row 1, column 2
+    maps[0, 1, 3, 0] = 0.5
+    maps[0, 1, 3, 1] = 0.5
+    official = LandmarkRegressionMetric(centroid_grid='linspace').centroids(maps)
+    expected = torch.tensor([[[2 / 3 / (1 + 1e-6), 1 / 3 /
+                               (1 + 1e-6)], [0.5 / 3 / (1 + 1e-6), 1 / (1 + 1e-6)]]],
+                            dtype=torch.float64)
+    torch.testing.assert_close(official, expected, rtol=0, atol=1e-12)
+    centres = LandmarkRegressionMetric().centroids(maps)
+    torch.testing.assert_close(centres[0, 0], torch.tensor([2.5 / 4, 1.5 / 4], dtype=torch.float64))
+    with pytest.raises(ValueError, match='centroid_grid'):
+        LandmarkRegressionMetric(centroid_grid='corners')
