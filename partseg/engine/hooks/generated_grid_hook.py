@@ -7,11 +7,11 @@ import numpy as np
 import torch
 from mmengine.dist import is_main_process
 from mmengine.hooks import Hook
-from mmengine.model import is_model_wrapper
 from PIL import Image, ImageDraw
 from torch import Tensor
 
 from partseg.registry import HOOKS
+from partseg.utils.model_wrapper import unwrap
 from partseg.visualization.palette import part_palette
 from partseg.visualization.part_drawing import (MIN_TILE_SIZE, blend_parts, display_size,
                                                 draw_cross, draw_dot, font_size, legend_strip,
@@ -96,7 +96,7 @@ class GeneratedGridHook(Hook):
         """Generate, render and hand the grid to the visualizer; returns it (None off rank 0)."""
         if not is_main_process():
             return None
-        model = runner.model.module if is_model_wrapper(runner.model) else runner.model
+        model = unwrap(runner.model)
         out = model.generate(seeds=list(range(self.seed, self.seed + self.num_samples)))
         grid = self.render(out)
         runner.visualizer.add_image('generated_grid', grid, step=runner.iter + 1)

@@ -3,20 +3,16 @@ from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
-from mmengine.model import BaseModel, ExponentialMovingAverage, is_model_wrapper
+from mmengine.model import BaseModel, ExponentialMovingAverage
 from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.structures import PixelData
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
+from partseg.utils.model_wrapper import unwrap
 from partseg.utils.precision import autocast_device_type, full_precision
 from .base_part_segmentor import check_num_parts
-
-
-def unwrap(module: nn.Module) -> nn.Module:
-    """The module inside a (separate-)DDP wrapper, or the module itself."""
-    return module.module if is_model_wrapper(module) else module
 
 
 def sample_seeded_noise(generator: nn.Module, seeds: Sequence[int],
