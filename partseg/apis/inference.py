@@ -18,6 +18,7 @@ from mmengine.utils import import_modules_from_strings
 
 from partseg.engine.checkpoint import safe_load
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 from partseg.utils.cli import UserError, check_state_dict_fits, load_config, stage2_config_hint
 from .image_inputs import collect_image_inputs
 from .inference_pipeline import build_inference_pipeline
@@ -164,8 +165,7 @@ def inference_model(model: BaseModel,
     """
     if not hasattr(model, 'cfg'):
         raise ValueError('model has no cfg: build it with partseg.apis.init_model')
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f'batch_size must be a positive integer, got {batch_size!r}')
+    check_int(batch_size, 'batch_size', 1)
     inputs, single = collect_image_inputs(images)
     with DefaultScope.overwrite_default_scope(model.cfg.get('default_scope', 'partseg')):
         pipeline = build_inference_pipeline(model.cfg)

@@ -11,6 +11,7 @@ from mmengine.dataset import BaseDataset
 from torch.utils.data import get_worker_info
 
 from partseg.registry import DATASETS, MODELS
+from partseg.utils.checks import check_int
 
 CHECKPOINT_KEY = 'train_dataloader.dataset.checkpoint'
 STAGE1_CONFIG_KEY = 'train_dataloader.dataset.stage1_config'
@@ -21,12 +22,6 @@ RESAMPLE_MODES = ('epoch', 'never')
 def sample_seed(seed: int, index: int) -> int:
     """The 32-bit torch seed of pair ``index`` of the dataset with base seed ``seed``."""
     return int(np.random.SeedSequence((seed, index)).generate_state(1)[0])
-
-
-def _check_positive_int(value, key: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'GeneratedPairsDataset: {key} must be a positive integer, got {value!r}')
-    return value
 
 
 @DATASETS.register_module()
@@ -107,8 +102,7 @@ class GeneratedPairsDataset(BaseDataset):
             raise ValueError(f'GeneratedPairsDataset: {CHECKPOINT_KEY} is not set; a stage-2 '
                              'config needs the stage-1 generator checkpoint (train stage 1 first, '
                              f'then pass --cfg-options {CHECKPOINT_KEY}=PATH)')
-        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f'GeneratedPairsDataset: seed must be an int >= 0, got {seed!r}')
+        check_int(seed, 'seed', 0, owner='GeneratedPairsDataset')
         if resample not in RESAMPLE_MODES:
             raise ValueError(f'GeneratedPairsDataset: resample must be one of {RESAMPLE_MODES}, '
                              f'got {resample!r}')
@@ -123,10 +117,11 @@ class GeneratedPairsDataset(BaseDataset):
                             f'config), got {type(generator).__name__}')
         self.checkpoint = str(checkpoint)
         self.stage1_config = None if stage1_config is None else str(stage1_config)
-        self.num_parts = _check_positive_int(num_parts, 'num_parts')
-        self.num_samples = _check_positive_int(num_samples, 'num_samples')
-        self.num_epochs = _check_positive_int(num_epochs, 'num_epochs')
-        self.generation_batch_size = _check_positive_int(batch_size, 'batch_size')
+        self.num_parts = check_int(num_parts, 'num_parts', 1, owner='GeneratedPairsDataset')
+        self.num_samples = check_int(num_samples, 'num_samples', 1, owner='GeneratedPairsDataset')
+        self.num_epochs = check_int(num_epochs, 'num_epochs', 1, owner='GeneratedPairsDataset')
+        self.generation_batch_size = check_int(
+            batch_size, 'batch_size', 1, owner='GeneratedPairsDataset')
         self.resample = resample
         self.generator_cfg = copy.deepcopy(generator)
         self.seed = seed

@@ -8,6 +8,7 @@ from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner import Runner
 
 from partseg.registry import OPTIMIZERS, RUNNERS
+from partseg.utils.checks import check_int
 from .checkpoint import find_latest_checkpoint
 
 __all__ = ['PartsegRunner', 'check_training_config']
@@ -108,11 +109,8 @@ def check_training_config(train_cfg, optim_wrapper) -> None:
     """
     if isinstance(train_cfg, dict):
         for key in _LOOP_LENGTHS:
-            value = train_cfg.get(key)
-            if key in train_cfg and (isinstance(value, bool) or not isinstance(value, int)
-                                     or value < 1):
-                raise ValueError(f'train_cfg.{key} must be a positive integer, got {value!r}: '
-                                 'nothing would be trained')
+            if key in train_cfg:
+                check_int(train_cfg[key], f'train_cfg.{key}', 1, hint='else nothing is trained')
     if isinstance(optim_wrapper, dict):
         for key, optimizer in _optimizer_configs(optim_wrapper, 'optim_wrapper'):
             _check_optimizer_type(key, optimizer)

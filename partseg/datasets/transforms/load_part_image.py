@@ -9,6 +9,7 @@ from mmcv.transforms import BaseTransform
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from partseg.registry import TRANSFORMS
+from partseg.utils.checks import check_int
 
 # Pillow's decompression-bomb warning threshold (PIL.Image.MAX_IMAGE_PIXELS): 1024^3 / 4 / 3.
 DEFAULT_MAX_PIXELS = 89_478_485
@@ -106,8 +107,7 @@ class LoadPartImage(BaseTransform):
                  max_pixels: int = DEFAULT_MAX_PIXELS,
                  check_landmarks: bool = True) -> None:
         for key, value in (('min_size', min_size), ('max_pixels', max_pixels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{key} must be a positive integer, got {value!r}')
+            check_int(value, key, 1)
         self.min_size = min_size
         self.apply_exif_orientation = apply_exif_orientation
         self.max_pixels = max_pixels

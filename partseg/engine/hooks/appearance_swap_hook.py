@@ -13,6 +13,7 @@ from mmengine.hooks import Hook
 from torch import Tensor, nn
 
 from partseg.registry import HOOKS
+from partseg.utils.checks import check_int
 from partseg.utils.model_wrapper import unwrap
 from partseg.visualization import part_palette
 
@@ -80,9 +81,7 @@ class AppearanceSwapHook(Hook):
                  after_test: bool = False) -> None:
         for key, value in (('interval', interval), ('num_images', num_images), ('min_tile_size',
                                                                                 min_tile_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'AppearanceSwapHook: {key} must be a positive integer, '
-                                 f'got {value!r}')
+            check_int(value, key, 1, owner='AppearanceSwapHook')
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'AppearanceSwapHook: alpha must be in [0, 1], got {alpha!r}')
         self.interval = interval

@@ -11,6 +11,7 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 
 from partseg.registry import HOOKS
+from partseg.utils.checks import check_int
 from partseg.utils.model_wrapper import unwrap
 from partseg.visualization.palette import part_palette
 from partseg.visualization.part_drawing import (MIN_TILE_SIZE, blend_parts, display_size,
@@ -72,9 +73,7 @@ class GeneratedGridHook(Hook):
                  min_tile_size: int = MIN_TILE_SIZE) -> None:
         for key, value in (('interval', interval), ('num_samples', num_samples), ('nrow', nrow),
                            ('min_tile_size', min_tile_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'GeneratedGridHook: {key} must be a positive integer, '
-                                 f'got {value!r}')
+            check_int(value, key, 1, owner='GeneratedGridHook')
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f'GeneratedGridHook: alpha must be in [0, 1], got {alpha!r}')
         self.interval = interval

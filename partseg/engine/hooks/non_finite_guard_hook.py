@@ -10,6 +10,7 @@ from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper, OptimWrapperDict
 
 from partseg.registry import HOOKS
+from partseg.utils.checks import check_int
 from partseg.utils.model_wrapper import unwrap
 
 __all__ = ['NonFiniteGuardHook', 'GUARD_ATTRIBUTE', 'OVERFLOW_LIMIT', 'first_bad_tensor']
@@ -175,10 +176,7 @@ class NonFiniteGuardHook(Hook):
         if action not in ACTIONS:
             raise ValueError(f'NonFiniteGuardHook: action must be one of {ACTIONS}, got '
                              f'{action!r}')
-        if (isinstance(max_consecutive_skips, bool) or not isinstance(max_consecutive_skips, int)
-                or max_consecutive_skips < 1):
-            raise ValueError(f'NonFiniteGuardHook: max_consecutive_skips must be a positive '
-                             f'integer, got {max_consecutive_skips!r}')
+        check_int(max_consecutive_skips, 'max_consecutive_skips', 1, owner='NonFiniteGuardHook')
         if overflow_limit is not None and (isinstance(overflow_limit, bool) or
                                            not isinstance(overflow_limit,
                                                           (int, float)) or not overflow_limit > 0):

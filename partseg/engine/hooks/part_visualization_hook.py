@@ -9,6 +9,7 @@ from mmengine.hooks import Hook
 from mmengine.visualization import Visualizer
 
 from partseg.registry import HOOKS
+from partseg.utils.checks import check_int
 from partseg.visualization import PartVisualizer
 
 
@@ -50,13 +51,9 @@ class PartVisualizationHook(Hook):
                  show: bool = False,
                  wait_time: float = 0.,
                  show_dir: Optional[str] = None) -> None:
-        if num_images is not None and (isinstance(num_images, bool)
-                                       or not isinstance(num_images, int) or num_images < 0):
-            raise ValueError('PartVisualizationHook num_images must be a non-negative integer '
-                             f'or None, got {num_images!r}')
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 0:
-            raise ValueError('PartVisualizationHook interval must be a non-negative integer, '
-                             f'got {interval!r}')
+        if num_images is not None:
+            check_int(num_images, 'num_images', 0, owner='PartVisualizationHook', hint='or None')
+        check_int(interval, 'interval', 0, owner='PartVisualizationHook')
         self.num_images = num_images
         self.interval = interval
         self.draw_gt = draw_gt

@@ -8,6 +8,7 @@ from torch import Tensor
 from torchvision.models.resnet import BasicBlock
 
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 
 # BasicBlocks per stage (layer1, layer2, layer3) of torchvision's ResNet-18 / ResNet-34.
 STAGE_BLOCKS = {18: (2, 2, 2), 34: (3, 4, 6)}
@@ -71,8 +72,7 @@ class TruncatedResNet(BaseModule):
             raise ValueError(f'strides must be 3 positive ints (layer1, layer2, layer3), '
                              f'got {strides!r}')
         for key, value in (('base_channels', base_channels), ('in_channels', in_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'{key} must be a positive int, got {value!r}')
+            check_int(value, key, 1)
         if out_channels is not None and (isinstance(out_channels, bool)
                                          or not isinstance(out_channels, int) or out_channels <= 0):
             raise ValueError(f'out_channels must be a positive int or None, got {out_channels!r}')

@@ -7,6 +7,7 @@ from torch import Tensor
 
 from partseg.models.backbones.truncated_resnet import gaussian_init_cfg
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 
 
 @MODELS.register_module()
@@ -51,8 +52,7 @@ class DisPartDecoder(BaseModule):
         channels = tuple(channels)
         upsample_blocks = tuple(upsample_blocks)
         for key, value in (('in_channels', in_channels), ('out_channels', out_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-                raise ValueError(f'{key} must be a positive int, got {value!r}')
+            check_int(value, key, 1)
         if not channels or not all(isinstance(c, int) and c > 0 for c in channels):
             raise ValueError(f'channels must be a non-empty sequence of positive ints, '
                              f'got {channels!r}')

@@ -8,6 +8,7 @@ from torch import Tensor, nn
 
 from partseg.models.layers import margin_grid
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 from .background_generator import BackgroundGenerator
 from .foreground_generator import ForegroundGenerator
 from .mask_generator import MaskGenerator
@@ -118,8 +119,7 @@ class GANSegGenerator(BaseModule):
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = KAIMING_LEAKY_INIT) -> None:
         super().__init__(init_cfg=copy.deepcopy(init_cfg))
-        if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts < 1:
-            raise ValueError(f'num_parts must be a positive integer (K >= 1), got {num_parts!r}')
+        check_int(num_parts, 'num_parts', 1, hint='K >= 1')
         self.num_parts = num_parts
         self.n_per = n_per
         self.z_dim = z_dim

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 from partseg.utils.precision import full_precision_forward
 
 GRID_TYPES = ('centres', 'linspace')
@@ -23,8 +24,7 @@ def check_margin(margin: int, grid_type: str) -> None:
     """Validate a margin width (pixels, >= 0) and a margin-grid convention."""
     if grid_type not in GRID_TYPES:
         raise ValueError(f'grid_type must be one of {GRID_TYPES}, got {grid_type!r}')
-    if isinstance(margin, bool) or not isinstance(margin, int) or margin < 0:
-        raise ValueError(f'margin must be an int >= 0, got {margin!r}')
+    check_int(margin, 'margin', 0)
 
 
 def margin_grid(height: int,

@@ -8,6 +8,7 @@ from kornia.geometry.transform import warp_points_tps
 from torch import Tensor, nn
 
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 
 __all__ = ['RandomTPS']
 
@@ -50,8 +51,7 @@ class RandomTPS(nn.Module):
                  rotation_std: float = 0.0,
                  scale_std: float = 0.0) -> None:
         super().__init__()
-        if isinstance(grid_size, bool) or not isinstance(grid_size, int) or grid_size < 2:
-            raise ValueError(f'grid_size must be an int >= 2, got {grid_size!r}')
+        check_int(grid_size, 'grid_size', 2)
         for key, value in (('point_std', point_std), ('extra_point_std', extra_point_std),
                            ('translation_std', translation_std), ('rotation_std', rotation_std),
                            ('scale_std', scale_std)):

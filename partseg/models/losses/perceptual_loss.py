@@ -8,6 +8,7 @@ from torch import Tensor, nn
 from partseg.models.backbones.vgg19_features import VGG19_LAYER_ENDS as _RELU_LAYER_ENDS
 from partseg.models.backbones.vgg19_features import VGG19Features
 from partseg.registry import MODELS
+from partseg.utils.checks import check_int
 from partseg.utils.pretrained_weights import MissingPretrainedWeightsError
 
 _EPS = 1e-6
@@ -96,10 +97,7 @@ class PerceptualLoss(nn.Module):
         if int(weight_update_interval) != weight_update_interval or weight_update_interval < 1:
             raise ValueError(f'PerceptualLoss: weight_update_interval must be a positive integer, '
                              f'got {weight_update_interval!r}')
-        if (isinstance(feature_chunks, bool) or not isinstance(feature_chunks, int)
-                or feature_chunks < 1):
-            raise ValueError(f'PerceptualLoss: feature_chunks must be a positive int, '
-                             f'got {feature_chunks!r}')
+        check_int(feature_chunks, 'feature_chunks', 1, owner='PerceptualLoss')
         if layer_weights is None:
             layer_weights = [1.0] * len(layers)
         if len(layer_weights) != len(layers):

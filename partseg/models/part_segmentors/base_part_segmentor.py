@@ -8,14 +8,13 @@ from mmengine.structures import PixelData
 from torch import Tensor
 
 from partseg.structures import PartDataSample
+from partseg.utils.checks import check_int
 from partseg.utils.pretrained_weights import MissingPretrainedWeightsError
 
 
 def check_num_parts(num_parts, key: str = 'num_parts') -> int:
     """Validate K (the number of foreground parts) with a one-line error naming the key."""
-    if isinstance(num_parts, bool) or not isinstance(num_parts, int) or num_parts <= 0:
-        raise ValueError(f'{key} must be a positive integer (K >= 1), got {num_parts!r}')
-    return num_parts
+    return check_int(num_parts, key, 1, hint='K >= 1')
 
 
 class BasePartSegmentor(BaseModel):

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 
 from partseg.registry import MODELS
 from partseg.structures import PartDataSample
+from partseg.utils.checks import check_int
 from partseg.utils.model_wrapper import unwrap
 from partseg.utils.precision import autocast_device_type, full_precision
 from .base_part_segmentor import check_num_parts
@@ -88,8 +89,7 @@ class GANSeg(BaseModel):
             data_preprocessor = dict(type='ImgDataPreprocessor', mean=[127.5] * 3, std=[127.5] * 3)
         super().__init__(data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         for key, value in (('gp_interval', gp_interval), ('con_area_interval', con_area_interval)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{key} must be a positive integer, got {value!r}')
+            check_int(value, key, 1)
         if num_parts is not None:
             check_num_parts(num_parts, 'model.num_parts')
             generator = dict(generator)

@@ -190,5 +190,5 @@ def test_needs_a_part_visualizer(fake_runner):
     (dict(interval=1.5), 'interval'),
 ])
 def test_bad_arguments(kwargs, fragment):
-    with pytest.raises(ValueError, match=f'PartVisualizationHook {fragment}'):
+    with pytest.raises(ValueError, match=f'PartVisualizationHook: {fragment}'):
         PartVisualizationHook(**kwargs)
