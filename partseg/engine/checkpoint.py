@@ -171,9 +171,17 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=No
     rank, world_size = get_dist_info()
 
     def download():
-        if not osp.isfile(cached_file):
+        if osp.isfile(cached_file):
+            return
+        try:
             os.makedirs(model_dir, exist_ok=True)
             torch.hub.download_url_to_file(filename, cached_file, None, progress=progress)
+        except OSError as error:  # urllib's URLError too: offline, proxy, disk
+            raise CheckpointError(
+                f'{osp.basename(cached_file)} is not in torch\'s hub cache ({model_dir}) and '
+                f'cannot be downloaded ({type(error).__name__}: {_first_line(error)}); put '
+                f'{filename} into that folder, or set the config key that names it (for a '
+                'backbone: model.backbone.init_cfg.checkpoint) to a local copy') from error
 
     if rank == 0:
         download()

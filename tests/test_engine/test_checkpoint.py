@@ -444,3 +444,21 @@ def test_every_download_scheme_is_weights_only(name, prefix, table, tmp_path, mo
     with pytest.raises(UnsafeCheckpointError, match='posix.system'):
         _load_checkpoint(filename)
     assert not marker.exists()
+
+
+def test_undownloadable_url_is_one_line_naming_the_file_and_the_key(tmp_path, monkeypatch):
+    """Offline, a torchvision:// backbone (GANSeg stage 2's ResNet-50) that is not in torch's hub
+    cache gives one line naming the file, the cache folder and the config key, not urllib's."""
+    import urllib.error
+
+    def offline(url, dst, hash_prefix=None, progress=True):
+        raise urllib.error.URLError('[Errno -2] Name or service not known')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', offline)
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'hub'))
+    with pytest.raises(CheckpointError) as error:
+        _load_checkpoint('torchvision://resnet50')
+    message = str(error.value)
+    assert '\n' not in message
+    assert 'resnet50-' in message and str(tmp_path / 'hub') in message
+    assert 'model.backbone.init_cfg.checkpoint' in message and 'URLError' in message
