@@ -31,9 +31,10 @@ from mmengine.runner.checkpoint import (_process_mmcls_checkpoint, get_deprecate
 from .mmengine_compat import SAFE_GLOBALS, allow_safe_globals
 
 __all__ = [
-    'SAFE_GLOBALS', 'CheckpointError', 'CorruptCheckpointError', 'UnsafeCheckpointError',
-    'safe_load', 'check_checkpoint_file', 'find_latest_checkpoint', 'load_from_local',
-    'load_from_http', 'load_from_torchvision', 'load_from_openmmlab', 'load_from_mmcls'
+    'SAFE_GLOBALS', 'CheckpointError', 'CheckpointDownloadError', 'CorruptCheckpointError',
+    'UnsafeCheckpointError', 'safe_load', 'check_checkpoint_file', 'find_latest_checkpoint',
+    'load_from_local', 'load_from_http', 'load_from_torchvision', 'load_from_openmmlab',
+    'load_from_mmcls'
 ]
 
 _CHECKPOINT_NAME = re.compile(r'^(?:iter|epoch)_(\d+)\.pth$')
@@ -43,6 +44,11 @@ _ANSI_ESCAPE = re.compile(r'\x1b\[[0-9;]*m')  # torch's message bolds a phrase
 
 class CheckpointError(ValueError):
     """A checkpoint that cannot be loaded; the one-line message names the file."""
+
+
+class CheckpointDownloadError(CheckpointError):
+    """A checkpoint URL that is not in torch's hub cache and cannot be downloaded (its cause: the
+    ``OSError`` of the download)."""
 
 
 class CorruptCheckpointError(CheckpointError):
@@ -177,7 +183,7 @@ def load_from_http(filename: str, map_location=None, model_dir=None, progress=No
             os.makedirs(model_dir, exist_ok=True)
             torch.hub.download_url_to_file(filename, cached_file, None, progress=progress)
         except OSError as error:  # urllib's URLError too: offline, proxy, disk
-            raise CheckpointError(
+            raise CheckpointDownloadError(
                 f'{osp.basename(cached_file)} is not in torch\'s hub cache ({model_dir}) and '
                 f'cannot be downloaded ({type(error).__name__}: {_first_line(error)}); put '
                 f'{filename} into that folder, or set the config key that names it (for a '

@@ -90,9 +90,11 @@ def load_pretrained_state_dict(path: str,
     cached = hub_cache_file(path)
     if osp.isfile(cached):
         return CheckpointLoader.load_checkpoint(cached, map_location='cpu')
+    from partseg.engine.checkpoint import CheckpointDownloadError  # registers the loaders
     try:
         return CheckpointLoader.load_checkpoint(path, map_location='cpu')
-    except OSError as error:  # no network, HTTP error, DNS failure
+    except (OSError, CheckpointDownloadError) as caught:  # no network, HTTP error, DNS failure
+        error = caught.__cause__ if isinstance(caught, CheckpointDownloadError) else caught
         reason = ' '.join(str(error).split()) or type(error).__name__
         raise MissingPretrainedWeightsError(
             module, what, f'{osp.basename(cached)} is not in torch\'s hub cache and cannot be '
